@@ -1,0 +1,89 @@
+"""The one exception tree of prelabel.
+
+Every error a user can cause or meet is a ``PrelabelError``. Services raise these and never
+HTTP or CLI errors; the API maps them to HTTP in one place (by ``status``) and the CLI prints
+their message as one line. Catch a family to handle all of its members::
+
+    PrelabelError                     status 500, a bug or an unexpected state
+    ├── NotFoundError                 404, a project/task/... id that does not exist
+    ├── ConflictError                 409, the request contradicts what is stored
+    ├── ValidationError               400, input that breaks a rule
+    │   ├── LabelConfigError          a labeling config that cannot be used
+    │   ├── TaskDataError             task data that does not fit the config
+    │   ├── ResultError               an annotation/prediction result that does not fit the config
+    │   └── ImportFormatError         a file that cannot be read as the format it claims
+    ├── AuthenticationError           401, a missing or unknown API token
+    └── StoreError                    503, a database that is absent or not initialised
+"""
+
+from __future__ import annotations
+
+
+class PrelabelError(Exception):
+    """Base of every error prelabel raises on purpose; ``message`` is fit to show a user."""
+
+    status = 500
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFoundError(PrelabelError):
+    """Raised when an object named by id (project, task, user...) does not exist."""
+
+    status = 404
+    code = "not_found"
+
+
+class ConflictError(PrelabelError):
+    """Raised when a request contradicts stored state, such as a duplicate unique name."""
+
+    status = 409
+    code = "conflict"
+
+
+class ValidationError(PrelabelError):
+    """Raised for input that breaks a rule; the message names the field and the reason."""
+
+    status = 400
+    code = "invalid"
+
+
+class LabelConfigError(ValidationError):
+    """Raised when a Label Studio labeling config (XML) is malformed or inconsistent."""
+
+    code = "invalid_label_config"
+
+
+class TaskDataError(ValidationError):
+    """Raised when a task's ``data`` lacks a field the config needs or has the wrong type."""
+
+    code = "invalid_task_data"
+
+
+class ResultError(ValidationError):
+    """Raised when a ``result`` names an unknown control or holds a value the control forbids."""
+
+    code = "invalid_result"
+
+
+class ImportFormatError(ValidationError):
+    """Raised when an import file cannot be parsed, or one of its tasks is malformed."""
+
+    code = "invalid_import"
+
+
+class AuthenticationError(PrelabelError):
+    """Raised when a request carries no API token or one that is unknown."""
+
+    status = 401
+    code = "unauthenticated"
+
+
+class StoreError(PrelabelError):
+    """Raised when the database cannot be reached or has not been initialised."""
+
+    status = 503
+    code = "store_unavailable"
