@@ -1,0 +1,98 @@
+"""``prelabel init`` and ``prelabel demo``: getting a store and a first project."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy.engine import make_url
+
+from prelabel.cli.context import (
+    JsonOption,
+    console,
+    preview,
+    print_json,
+    settings_of,
+    unit_of_work,
+)
+from prelabel.services.demo import load_demo_project
+from prelabel.services.projects import project_config, summarize_project
+from prelabel.services.serialization import project_payload, user_payload
+from prelabel.services.tasks import list_tasks
+from prelabel.services.users import create_first_admin, first_admin
+
+DEFAULT_ADMIN_EMAIL = "admin@localhost"
+EmailOption = Annotated[str, typer.Option(help="E-mail of the first admin user.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(init)
+    app.command()(demo)
+
+
+def init(ctx: typer.Context, email: EmailOption = DEFAULT_ADMIN_EMAIL, json: JsonOption = False):
+    """Create (or upgrade) the database and the first admin user; print their API token once."""
+    with unit_of_work(ctx, create=True) as session:
+        issued = create_first_admin(session, email=email)
+        user = issued.token.user_id if issued else None
+        report = {
+            "database": _safe_url(settings_of(ctx).resolved_database_url),
+            "created_admin": issued is not None,
+            "user": user_payload(first_admin(session)) if issued else None,
+            "token": issued.key if issued else None,
+        }
+    if json:
+        print_json(report)
+        return
+    out = console()
+    out.print(f"Database ready: {report['database']}")
+    if issued is None:
+        out.print("Users already exist; no new admin or token was created.")
+    else:
+        out.print(f"Admin user {email} (id {user}) created. API token (shown once):")
+        out.print(issued.key)
+
+
+def demo(ctx: typer.Context, json: JsonOption = False):
+    """Initialise if needed, load the bundled demo project, and show what it holds."""
+    with unit_of_work(ctx, create=True) as session:
+        issued = create_first_admin(session, email=DEFAULT_ADMIN_EMAIL)
+        project = load_demo_project(session, first_admin(session))
+        summary = summarize_project(session, project)
+        sample = list_tasks(session, project, page=1, page_size=5).tasks
+        controls = project_config(project).controls
+    if json:
+        print_json(
+            {
+                "project": project_payload(project),
+                "summary": summary.__dict__,
+                "token": issued.key if issued else None,
+            }
+        )
+        return
+    out = console()
+    if issued is not None:
+        out.print(f"Created admin {DEFAULT_ADMIN_EMAIL}; API token (shown once): {issued.key}")
+    out.print(f"[bold]{project.title}[/bold] (project {project.id}): {project.description}")
+    for control in controls.values():
+        options = ", ".join(option.label for option in getattr(control, "options", ()))
+        out.print(f"  {control.tag} [bold]{control.name}[/bold]: {options}")
+    out.print(
+        f"{summary.tasks} tasks, {summary.annotations} annotations "
+        f"({summary.ground_truth_tasks} tasks with ground truth), "
+        f"{summary.predictions} predictions"
+    )
+    table = Table("id", "text", "ground truth")
+    for task in sample:
+        answers = [
+            ", ".join(region["value"].get("choices", []))
+            for annotation in task["annotations"]
+            for region in annotation["result"]
+        ]
+        table.add_row(str(task["id"]), preview(task["data"].get("text", "")), " | ".join(answers))
+    out.print(table)
+
+
+def _safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)

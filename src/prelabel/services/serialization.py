@@ -1,0 +1,86 @@
+"""Rows as Label Studio JSON: the one place that knows the task, annotation and prediction shapes.
+
+Shapes follow Label Studio's snapshot export (LABEL_STUDIO.md §10) with full prediction
+bodies; export, the task list and (later) the REST API all use these.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prelabel.store import Annotation, Prediction, Project, Task, User
+
+# Each function takes an ORM object or a plain row of its table: both expose the columns as
+# attributes, and streaming export reads plain rows to keep the session's identity map empty.
+
+
+def task_payload(
+    task: Task | Any, *, annotations: list[dict[str, Any]], predictions: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "data": task.data,
+        "meta": task.meta,
+        "annotations": annotations,
+        "predictions": predictions,
+        "drafts": [],
+        "total_annotations": task.total_annotations,
+        "cancelled_annotations": task.cancelled_annotations,
+        "total_predictions": task.total_predictions,
+        "created_at": task.created_at,
+        "updated_at": task.updated_at,
+        "project": task.project_id,
+    }
+
+
+def annotation_payload(annotation: Annotation | Any) -> dict[str, Any]:
+    return {
+        "id": annotation.id,
+        "result": annotation.result,
+        "completed_by": annotation.completed_by_id,
+        "was_cancelled": annotation.was_cancelled,
+        "ground_truth": annotation.ground_truth,
+        "lead_time": annotation.lead_time,
+        "created_at": annotation.created_at,
+        "updated_at": annotation.updated_at,
+        "task": annotation.task_id,
+        "project": annotation.project_id,
+        "parent_prediction": annotation.parent_prediction_id,
+        "import_id": annotation.import_id,
+    }
+
+
+def prediction_payload(prediction: Prediction | Any) -> dict[str, Any]:
+    return {
+        "id": prediction.id,
+        "result": prediction.result,
+        "score": prediction.score,
+        "model_version": prediction.model_version,
+        "created_at": prediction.created_at,
+        "updated_at": prediction.updated_at,
+        "task": prediction.task_id,
+        "project": prediction.project_id,
+    }
+
+
+def project_payload(project: Project) -> dict[str, Any]:
+    return {
+        "id": project.id,
+        "title": project.title,
+        "description": project.description,
+        "label_config": project.label_config,
+        "model_version": project.model_version,
+        "created_by": project.created_by_id,
+        "created_at": project.created_at,
+        "updated_at": project.updated_at,
+    }
+
+
+def user_payload(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "is_admin": user.is_admin,
+    }

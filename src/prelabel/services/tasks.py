@@ -1,0 +1,75 @@
+"""Reading a project's tasks page by page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from prelabel.errors import NotFoundError, ValidationError
+from prelabel.services.serialization import annotation_payload, prediction_payload, task_payload
+from prelabel.store import Annotation, Prediction, Project, Task
+
+MAX_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    """One page of tasks and the totals over every page, as Label Studio's task list gives."""
+
+    total: int
+    total_annotations: int
+    total_predictions: int
+    tasks: list[dict[str, Any]]
+
+
+def list_tasks(
+    session: Session, project: Project, *, page: int = 1, page_size: int = 100
+) -> TaskPage:
+    """Tasks in id order; a page past the last one is NotFound, never the last page again."""
+    if page < 1:
+        raise ValidationError(f"page: must be 1 or more, got {page}")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValidationError(f"page_size: must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
+    total, annotations, predictions = session.execute(
+        select(
+            func.count(Task.id),
+            func.coalesce(func.sum(Task.total_annotations), 0),
+            func.coalesce(func.sum(Task.total_predictions), 0),
+        ).where(Task.project_id == project.id)
+    ).one()
+    if page > 1 and (page - 1) * page_size >= total:
+        raise NotFoundError(f"page {page} is past the last page of {total} tasks")
+    tasks = session.scalars(
+        select(Task)
+        .where(Task.project_id == project.id)
+        .order_by(Task.id)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    ids = [task.id for task in tasks]
+    annotations_by_task = _by_task(session, Annotation, ids)
+    predictions_by_task = _by_task(session, Prediction, ids)
+    payloads = [
+        task_payload(
+            task,
+            annotations=[annotation_payload(a) for a in annotations_by_task.get(task.id, ())],
+            predictions=[prediction_payload(p) for p in predictions_by_task.get(task.id, ())],
+        )
+        for task in tasks
+    ]
+    return TaskPage(total, annotations, predictions, payloads)
+
+
+def _by_task(
+    session: Session, model: type[Annotation] | type[Prediction], task_ids: list[int]
+) -> dict[int, list[Any]]:
+    grouped: dict[int, list[Any]] = {}
+    if task_ids:
+        for row in session.scalars(
+            select(model).where(model.task_id.in_(task_ids)).order_by(model.id)
+        ):
+            grouped.setdefault(row.task_id, []).append(row)
+    return grouped

@@ -1,0 +1,47 @@
+"""Configuration, read once from ``PRELABEL_*`` environment variables (or passed explicitly).
+
+Every setting is declared here with its help text; `docs/configuration.md` documents each of
+them and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".prelabel"
+
+
+class Settings(BaseSettings):
+    """What a prelabel process needs to know about its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="PRELABEL_", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Directory holding the embedded SQLite database and other local state.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL of the database, e.g. postgresql+psycopg://user@host/db. "
+            "Unset: SQLite at <data_dir>/prelabel.db."
+        ),
+    )
+    import_batch_size: int = Field(
+        default=2000,
+        ge=1,
+        le=100_000,
+        description="Tasks parsed, validated and written per batch during import and export.",
+    )
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The URL actually used: the configured one, or the embedded SQLite file."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'prelabel.db'}"

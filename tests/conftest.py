@@ -1,0 +1,134 @@
+"""Fixtures shared by the whole suite.
+
+Every test that touches the store runs twice, on SQLite and on PostgreSQL (the ``db``
+parameter). Each xdist worker owns one PostgreSQL database, migrated once and truncated
+before each test; SQLite tests copy a migrated template file, so nothing is shared between
+tests or workers. PostgreSQL tests skip, saying why, only when no server answers (CI sets
+PRELABEL_TEST_REQUIRE_POSTGRES so that they fail there instead).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from prelabel.cli import main as cli_main
+from prelabel.settings import Settings
+from prelabel.store import Base, Store, migrate
+from prelabel.store.database import create_store_engine
+
+POSTGRES_URL = os.environ.get(
+    "PRELABEL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that each test copies instead of migrating again."""
+    path = tmp_path_factory.mktemp("template") / "prelabel.db"
+    engine = create_store_engine(f"sqlite:///{path}")
+    migrate(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """This worker's own migrated PostgreSQL database, dropped at the end of the session."""
+    admin_url = make_url(POSTGRES_URL)
+    conninfo = admin_url.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        admin = psycopg.connect(conninfo, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        reason = f"PostgreSQL is not reachable at {admin_url.host}:{admin_url.port}: {exc}"
+        if os.environ.get("PRELABEL_TEST_REQUIRE_POSTGRES"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    name = f"prelabel_test_{_worker()}"
+    with admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    engine = create_store_engine(url)
+    migrate(engine)
+    engine.dispose()
+    yield url
+    with psycopg.connect(conninfo, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty, migrated database of the parametrized kind."""
+    if request.param == "sqlite":
+        path = tmp_path / "data" / "prelabel.db"
+        path.parent.mkdir()
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_database")
+    engine = create_store_engine(url)
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=database_url)
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    store = Store(create_store_engine(database_url))
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def session(store: Store) -> Iterator[Session]:
+    """A session whose work is committed when the test ends without error."""
+    with store.session() as session:
+        yield session
+
+
+@dataclass(frozen=True)
+class CliResult:
+    status: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(settings: Settings, capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """Run ``prelabel ARGS...`` in-process against this test's database."""
+
+    def run(*args: str) -> CliResult:
+        capsys.readouterr()
+        status = cli_main(
+            [
+                "--data-dir",
+                str(settings.data_dir),
+                "--database-url",
+                settings.resolved_database_url,
+                *args,
+            ]
+        )
+        captured = capsys.readouterr()
+        return CliResult(status, captured.out, captured.err)
+
+    return run
