@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-import click
 import typer
 
 from prelabel.cli import projects, setup, tasks, transfer
@@ -42,13 +41,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except PrelabelError as exc:
         return _fail(exc.message, 1)
-    except click.UsageError as exc:
-        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
-        return _fail(f"{exc.format_message()}{hint}", 2)
-    except click.ClickException as exc:
-        return _fail(exc.format_message(), exc.exit_code)
-    except click.Abort:
+    except typer.Abort:
         return _fail("aborted", 1)
+    except Exception as exc:
+        # Typer's (vendored Click) usage errors: known by their interface, since the classes
+        # are private to Typer. They carry their exit status (2 for a misused command).
+        if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
+            raise
+        context = getattr(exc, "ctx", None)
+        hint = f" (see '{context.command_path} --help')" if context is not None else ""
+        return _fail(f"{exc.format_message()}{hint}", exc.exit_code)
     return result if isinstance(result, int) else 0
 
 
