@@ -1,0 +1,60 @@
+"""The store: SQLite settings, cascades, UTC timestamps, migration state."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+
+from prelabel.errors import StoreError
+from prelabel.settings import Settings
+from prelabel.store import Annotation, Prediction, Project, Store, Task
+from prelabel.store.database import create_store_engine, schema_is_current
+from tests.factories import import_json, make_project, sentiment
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+    store = Store.open(Settings(data_dir=tmp_path / "new" / "dir"), create=True)
+    with store.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    store.close()
+    assert (tmp_path / "new" / "dir" / "prelabel.db").exists()
+
+
+def test_opening_an_uninitialised_database_asks_for_init(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="prelabel init"):
+        Store.open(Settings(data_dir=tmp_path))
+
+
+def test_migrated_database_is_current(database_url: str) -> None:
+    engine = create_store_engine(database_url)
+    assert schema_is_current(engine)
+    engine.dispose()
+
+
+def test_deleting_a_project_deletes_its_tasks_annotations_and_predictions(store: Store) -> None:
+    with store.session() as session:
+        project = make_project(session)
+        task = {"data": {"text": "x"}, "annotations": [{"result": sentiment("Positive")}]}
+        import_json(
+            session, project, [{**task, "predictions": [{"result": sentiment("Negative")}]}]
+        )
+    with store.session() as session:
+        session.delete(session.get(Project, project.id))
+    with store.session() as session:
+        counts = [
+            session.scalar(select(func.count()).select_from(model))
+            for model in (Task, Annotation, Prediction)
+        ]
+    assert counts == [0, 0, 0]
+
+
+def test_timestamps_come_back_as_aware_utc(store: Store) -> None:
+    with store.session() as session:
+        project_id = make_project(session).id
+    with store.session() as session:
+        created = session.get(Project, project_id).created_at
+    assert created.tzinfo is not None and created.utcoffset() == UTC.utcoffset(None)
