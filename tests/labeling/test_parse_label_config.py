@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from prelabel.errors import LabelConfigError
@@ -364,6 +362,11 @@ def test_number_bounds_are_floats() -> None:
             id="fractional-max-rating",
         ),
         pytest.param(
+            view(TEXT, f'<Rating name="r" toName="text" maxRating="{"9" * 5000}"/>'),
+            "which is not a positive integer",
+            id="max-rating-too-long-to-convert",
+        ),
+        pytest.param(
             view(TEXT, "<Header value='nothing to do'/>"),
             "the label config has no control tag; add one of Choices, Labels, TextArea, "
             "Number, Rating, Taxonomy",
@@ -462,8 +465,6 @@ EXTERNAL_ENTITY = """<?xml version="1.0"?>
         pytest.param(EXTERNAL_ENTITY, id="external-entity"),
     ],
 )
-def test_hostile_xml_is_refused_quickly_without_expanding_or_fetching(xml: str) -> None:
-    started = time.perf_counter()
+def test_hostile_xml_is_refused_without_expanding_or_fetching(xml: str) -> None:
     with pytest.raises(LabelConfigError, match="declares a DTD or entities"):
         parse_label_config(xml)
-    assert time.perf_counter() - started < 1.0

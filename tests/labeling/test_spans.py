@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import unicodedata
 
 import pytest
@@ -61,9 +60,9 @@ def test_align_spans_keeps_request_order_in_both_lists() -> None:
         ],
     )
     assert [span.text for span in spans] == ["Paris", "Berlin"]
-    assert [(u.text, u.reason) for u in unlocated] == [
-        ("Rome", "not found in the text"),
-        ("", "empty text"),
+    assert unlocated == [
+        UnlocatedSpan("Rome", "LOC", None, "not found in the text"),
+        UnlocatedSpan("", "LOC", None, "empty text"),
     ]
 
 
@@ -85,7 +84,7 @@ def test_repeated_text_beyond_its_occurrences_is_unlocated_with_the_blocking_spa
     [
         pytest.param(1, (0, 5), id="first"),
         pytest.param(2, (14, 19), id="second"),
-        pytest.param(3, (24, 29), id="third"),
+        pytest.param(3, (28, 33), id="third"),
     ],
 )
 def test_occurrence_picks_the_nth_match(occurrence: int, expected: tuple[int, int]) -> None:
@@ -128,7 +127,7 @@ def test_explicit_occurrence_is_placed_before_requests_without_one() -> None:
 )
 def test_request_overlapping_a_placed_span_is_unlocated(occurrence: int | None) -> None:
     document = "I live in New York."
-    requests = [SpanRequest("New York", "LOC"), SpanRequest("York", "LOC", occurrence)]
+    requests = [SpanRequest("New York", "LOC", occurrence), SpanRequest("York", "LOC", occurrence)]
     assert reason(document, requests) == "overlaps 'New York' (LOC) at 10-18"
 
 
@@ -165,9 +164,7 @@ def test_surrounding_whitespace_of_the_request_is_not_part_of_the_span() -> None
         pytest.param("in 2012, about 12", "12", (15, 17), id="digits"),
         pytest.param("(art) and party", "art", (1, 4), id="punctuation-is-an-edge"),
         pytest.param("a party", "art", (3, 6), id="inside-a-word-when-nothing-else"),
-        pytest.param(
-            "אני גר בירושלים וגם ירושלים", "ירושלים", (20, 27), id="hebrew-prefix-letter"
-        ),
+        pytest.param("אני גר בירושלים וגם ירושלים", "ירושלים", (20, 27), id="hebrew-prefix-letter"),
     ],
 )
 def test_without_occurrence_word_edge_matches_are_preferred(
@@ -269,7 +266,9 @@ def test_whitespace_fallback_does_not_match_across_missing_whitespace() -> None:
         pytest.param(f"cafe{ACUTE}", ACUTE, id="combining-mark-alone"),
         pytest.param(f"I {FAMILY}", "\U0001f469", id="inside-zwj-sequence"),
         pytest.param("ok \U0001f44d\U0001f3fd", "\U0001f44d", id="before-skin-tone"),
-        pytest.param("\U0001f1eb\U0001f1f7\U0001f1e9\U0001f1ea", "\U0001f1f7\U0001f1e9", id="flags"),
+        pytest.param(
+            "\U0001f1eb\U0001f1f7\U0001f1e9\U0001f1ea", "\U0001f1f7\U0001f1e9", id="flags"
+        ),
         pytest.param("क्षमा", "ष", id="indic-conjunct"),
         pytest.param(unicodedata.normalize("NFD", "한"), "\u1161", id="hangul-jamo"),
     ],
@@ -287,7 +286,7 @@ def test_text_found_only_inside_a_character_sequence_says_where() -> None:
 
 
 def test_a_whole_occurrence_is_used_when_another_cuts_a_sequence() -> None:
-    assert locate(f"cafe{ACUTE} or cafe", "cafe") == (10, 14)
+    assert locate(f"cafe{ACUTE} or cafe", "cafe") == (9, 13)
     assert locate(f"{FAMILY} \U0001f469", "\U0001f469") == (6, 7)
 
 
@@ -306,8 +305,9 @@ def test_zwj_emoji_sequence_is_located_whole() -> None:
     [
         pytest.param("Hi Alice", "Alice", (3, 8), (3, 8), id="no-emoji"),
         pytest.param("\U0001f600 Alice", "Alice", (2, 7), (3, 8), id="emoji-before"),
-        pytest.param("Team \U0001f680 Rocket!", "Team \U0001f680 Rocket", (0, 13), (0, 14),
-                     id="emoji-inside"),
+        pytest.param(
+            "Team \U0001f680 Rocket!", "Team \U0001f680 Rocket", (0, 13), (0, 14), id="emoji-inside"
+        ),
         pytest.param("\U0001f600\U0001f600 x \U0001f600", "x", (3, 4), (5, 6), id="emoji-after"),
         pytest.param(f"{FAMILY} Bob", "Bob", (6, 9), (9, 12), id="zwj-before"),
     ],
@@ -403,31 +403,38 @@ def test_occurrence_of_rejects_slices_align_spans_never_returns(
         occurrence_of(document, start, end)
 
 
-# -- performance ------------------------------------------------------------------------------
-
-
-def test_fifty_requests_in_a_long_document_take_milliseconds() -> None:
-    words = [f"word{k}" for k in range(400)]
-    document = " ".join(f"{w} Café\tnaïve {ACUTE}x 北京 \U0001f600" for w in words)[:20_000]
-    # Every request needs the last fallback, so each would rebuild every folding if the
-    # document were normalised per request.
-    requests = [SpanRequest(f"WORD{k}  CAFÉ", "X") for k in range(0, 400, 8)]
-    started = time.perf_counter()
-    spans, unlocated = align_spans(document, requests)
-    elapsed = time.perf_counter() - started
-    assert len(document) == 20_000
-    assert len(spans) == 50
-    assert unlocated == []
-    assert elapsed < 1.0
-
-
 # -- properties -------------------------------------------------------------------------------
 
 PIECES = [
-    "a", "b", "ab", "Paris", "PARIS", "art", "party", " ", "  ", "\n", "\t", "\r\n", "é",
-    f"e{ACUTE}", ACUTE, "ß", "SS", "\U0001f600", FAMILY, "\U0001f44d\U0001f3fd",
-    "\U0001f1eb\U0001f1f7", "北京", "工作", "ไทย", "שלום", "مرحبا", "क्ष", "\u1100\u1161",
-]  # fmt: skip
+    "a",
+    "b",
+    "ab",
+    "Paris",
+    "PARIS",
+    "art",
+    "party",
+    " ",
+    "  ",
+    "\n",
+    "\t",
+    "\r\n",
+    "é",
+    f"e{ACUTE}",
+    ACUTE,
+    "ß",
+    "SS",
+    "\U0001f600",
+    FAMILY,
+    "\U0001f44d\U0001f3fd",
+    "\U0001f1eb\U0001f1f7",
+    "北京",
+    "工作",
+    "ไทย",
+    "שלום",
+    "مرحبا",
+    "क्ष",
+    "\u1100\u1161",
+]
 documents = st.one_of(
     st.lists(st.sampled_from(PIECES), max_size=25).map("".join),
     st.text(max_size=40),
@@ -441,6 +448,12 @@ VARIANTS = {
 }
 
 
+def loosely(text: str) -> str:
+    """Text as the loosest matcher compares it: NFC, case-folded, whitespace runs as one."""
+    folded = unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold())
+    return " ".join(folded.split())
+
+
 @st.composite
 def documents_with_requests(draw: st.DrawFn) -> tuple[str, list[SpanRequest]]:
     document = draw(documents)
@@ -450,7 +463,8 @@ def documents_with_requests(draw: st.DrawFn) -> tuple[str, list[SpanRequest]]:
         end = draw(st.integers(start, len(document)))
         variant = VARIANTS[draw(st.sampled_from(sorted(VARIANTS)))]
         occurrence = draw(st.none() | st.integers(-1, 4))
-        requests.append(SpanRequest(variant(document[start:end]), "X", occurrence))
+        text = variant(document[start:end])
+        requests.append(SpanRequest(text, str(len(requests)), occurrence))
     return document, requests
 
 
@@ -463,6 +477,7 @@ def test_align_spans_returns_exact_whole_character_slices_that_never_overlap(
     assert len(spans) + len(unlocated) == len(requests)
     for span in spans:
         assert document[span.start : span.end] == span.text
+        assert loosely(span.text) == loosely(requests[int(span.label)].text)
         assert span.text and span.text == span.text.strip()
         assert not unicodedata.category(span.text[0]).startswith("M")
         assert span.end == len(document) or not unicodedata.category(document[span.end]).startswith(
