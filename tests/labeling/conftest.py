@@ -5,25 +5,9 @@ from __future__ import annotations
 import pytest
 
 from prelabel.labeling import LabelConfig, parse_label_config
+from tests.factories import ALL_CONTROLS_CONFIG
 
-EXAMPLE_XML = """
-<View>
-  <Text name="text" value="$text"/>
-  <Choices name="sentiment" toName="text" choice="single">
-    <Choice value="Positive"/><Choice value="Negative"/>
-  </Choices>
-  <Choices name="topics" toName="text" choice="multiple">
-    <Choice value="Sports"/><Choice value="Politics"/>
-  </Choices>
-  <Labels name="ner" toName="text"><Label value="PER"/><Label value="ORG"/></Labels>
-  <TextArea name="comment" toName="text"/>
-  <Rating name="rating" toName="text" maxRating="5"/>
-  <Number name="num" toName="text" min="0" max="10"/>
-  <Taxonomy name="tax" toName="text">
-    <Choice value="A"><Choice value="A1"/></Choice><Choice value="B"/>
-  </Taxonomy>
-</View>
-"""
+EXAMPLE_XML = ALL_CONTROLS_CONFIG
 
 
 @pytest.fixture(scope="session")
