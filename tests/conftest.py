@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -25,6 +26,11 @@ from prelabel.cli import main as cli_main
 from prelabel.settings import Settings
 from prelabel.store import Base, Store, migrate
 from prelabel.store.database import create_store_engine
+
+# CI must be reproducible: the same examples on every run; locally each run explores anew.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 POSTGRES_URL = os.environ.get(
     "PRELABEL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
