@@ -185,3 +185,20 @@ def test_import_malformed_file_is_a_clear_error(
     with pytest.raises(ImportFormatError, match=message), store.session() as session:
         import_tasks(session, session.get(Project, project_id), io.BytesIO(raw), fmt=fmt)
     assert _count(store, Task) == 0
+
+
+def test_import_nul_character_is_stored_on_sqlite_and_named_on_postgresql(
+    store: Store, project_id: int, database_url: str
+) -> None:
+    tasks = [{"text": "fine"}, {"text": "nul \u0000 inside"}]
+    if database_url.startswith("sqlite"):
+        with store.session() as session:
+            import_json(session, session.get(Project, project_id), tasks)
+        assert _count(store, Task) == 2
+        return
+    with (
+        pytest.raises(ImportFormatError, match=r"task\[1\]: contains a NUL character"),
+        store.session() as session,
+    ):
+        import_json(session, session.get(Project, project_id), tasks)
+    assert _count(store, Task) == 0

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any, BinaryIO, TypeVar
 
+import orjson
 from sqlalchemy import insert, select
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
 from prelabel.errors import ImportFormatError
-from prelabel.formats import ImportedTask, parse_task, read_tasks
+from prelabel.formats import ImportedTask, RawTask, parse_task, read_tasks
 from prelabel.services.projects import project_config
 from prelabel.services.users import create_user, find_user_by_email
 from prelabel.store import Annotation, Prediction, Project, Task, User
@@ -59,9 +61,12 @@ def import_tasks(
     for batch in _batched(read_tasks(stream, fmt), batch_size):
         parsed = [parse_task(raw.value, raw.where, config) for raw in batch]
         wheres = [raw.where for raw in batch]
-        ids = _insert_tasks(session, project.id, parsed)
-        annotations += _insert_annotations(session, project.id, ids, parsed, wheres, annotators)
-        predictions += _insert_predictions(session, project.id, ids, parsed)
+        try:
+            ids = _insert_tasks(session, project.id, parsed)
+            annotations += _insert_annotations(session, project.id, ids, parsed, wheres, annotators)
+            predictions += _insert_predictions(session, project.id, ids, parsed)
+        except DataError as exc:
+            raise ImportFormatError(_refusal(batch, exc)) from exc
         last_model_version = next(
             (t.predictions[-1].model_version for t in reversed(parsed) if t.predictions),
             last_model_version,
@@ -182,6 +187,14 @@ class _Annotators:
         if user is None:
             user = create_user(self._session, email=reference, is_active=False)
         return user.id
+
+
+def _refusal(batch: list[RawTask], error: DataError) -> str:
+    """Name the task the database refused; PostgreSQL cannot store NUL characters in JSON."""
+    for raw in batch:
+        if b"\\u0000" in orjson.dumps(raw.value):
+            return f"{raw.where}: contains a NUL character (\\u0000), which PostgreSQL cannot store"
+    return f"{batch[0].where} to {batch[-1].where}: the database refused a task: {error.orig}"
 
 
 def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
