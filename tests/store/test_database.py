@@ -58,3 +58,24 @@ def test_timestamps_come_back_as_aware_utc(store: Store) -> None:
     with store.session() as session:
         created = session.get(Project, project_id).created_at
     assert created.tzinfo is not None and created.utcoffset() == UTC.utcoffset(None)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        pytest.param(
+            Settings(database_url="nosuchdb://x/y"), "cannot use database URL", id="unknown-scheme"
+        ),
+        pytest.param(
+            Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none"),
+            "cannot open the database",
+            id="unreachable-server",
+        ),
+        pytest.param(
+            Settings(data_dir=Path("/proc/prelabel")), "cannot create data directory", id="bad-dir"
+        ),
+    ],
+)
+def test_unusable_database_is_a_store_error(settings: Settings, message: str) -> None:
+    with pytest.raises(StoreError, match=message):
+        Store.open(settings, create=True)

@@ -15,7 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from prelabel.errors import StoreError
@@ -28,16 +28,23 @@ def _dump_json(value: Any) -> str:
 
 def create_store_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL, enforced foreign keys and its directory created."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        parsed = make_url(url)
+        if parsed.get_backend_name() != "sqlite":
+            return create_engine(
+                url, json_serializer=_dump_json, json_deserializer=orjson.loads, pool_pre_ping=True
+            )
         engine = create_engine(url, json_serializer=_dump_json, json_deserializer=orjson.loads)
-        event.listen(engine, "connect", _configure_sqlite)
-        return engine
-    return create_engine(
-        url, json_serializer=_dump_json, json_deserializer=orjson.loads, pool_pre_ping=True
-    )
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise StoreError(f"cannot use database URL {url!r}: {exc}") from exc
+    if parsed.database and parsed.database != ":memory:":
+        directory = Path(parsed.database).parent
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create data directory {directory}: {exc.strerror}") from exc
+    event.listen(engine, "connect", _configure_sqlite)
+    return engine
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -58,9 +65,12 @@ def _alembic_config() -> Config:
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (idempotent)."""
     config = _alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except OperationalError as exc:
+        raise StoreError(f"cannot open the database: {exc.orig}") from exc
 
 
 def schema_is_current(engine: Engine) -> bool:
