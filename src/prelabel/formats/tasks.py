@@ -18,8 +18,11 @@ from prelabel.labeling import LabelConfig
 
 UNDEFINED_MODEL_VERSION = "undefined"
 
+# Plain (not frozen) slotted dataclasses: an import builds one per task, annotation and
+# prediction, and frozen dataclasses cost several times as much to construct.
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True)
 class ImportedAnnotation:
     result: list[dict[str, Any]]
     ground_truth: bool
@@ -30,14 +33,14 @@ class ImportedAnnotation:
     import_id: int | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ImportedPrediction:
     result: list[dict[str, Any]]
     score: float | None
     model_version: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ImportedTask:
     data: dict[str, Any]
     meta: dict[str, Any]

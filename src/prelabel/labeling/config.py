@@ -9,7 +9,6 @@ can share one set of rules.
 from __future__ import annotations
 
 import copy
-import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -213,8 +212,19 @@ class LabelConfig:
             raise ResultError(f"{where}: {error}") from None
 
     def _texts(self, data: Mapping[str, Any]) -> Callable[[str], str | None]:
-        """``text_of`` for one task, remembering each object's text across its regions."""
-        return functools.cache(lambda object_name: self.text_of(object_name, data))
+        """``text_of`` for one task, remembering each object's text across its regions.
+
+        A plain dict rather than ``functools.cache``: this runs once per imported result, and
+        building a cache wrapper each time cost more than the lookups it saved.
+        """
+        texts: dict[str, str | None] = {}
+
+        def text_of(object_name: str) -> str | None:
+            if object_name not in texts:
+                texts[object_name] = self.text_of(object_name, data)
+            return texts[object_name]
+
+        return text_of
 
 
 def _is_relation(region: Mapping[str, Any]) -> bool:

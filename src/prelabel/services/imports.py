@@ -14,7 +14,7 @@ from itertools import islice
 from typing import Any, BinaryIO, TypeVar
 
 import orjson
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,7 @@ from prelabel.formats import ImportedTask, RawTask, parse_task, read_tasks
 from prelabel.services.projects import project_config
 from prelabel.services.users import create_user, find_user_by_email
 from prelabel.store import Annotation, Prediction, Project, Task, User
+from prelabel.store.bulk import insert_rows, insert_rows_returning_ids
 from prelabel.store.types import utcnow
 
 T = TypeVar("T")
@@ -98,8 +99,7 @@ def _insert_tasks(session: Session, project_id: int, tasks: list[ImportedTask]) 
         }
         for task in tasks
     ]
-    statement = insert(Task).returning(Task.id, sort_by_parameter_order=True)
-    return list(session.scalars(statement, rows))
+    return insert_rows_returning_ids(session, Task.__table__, rows)
 
 
 def _insert_annotations(
@@ -127,8 +127,7 @@ def _insert_annotations(
         for task_id, task, where in zip(task_ids, tasks, wheres, strict=True)
         for annotation in task.annotations
     ]
-    if rows:
-        session.execute(insert(Annotation), rows)
+    insert_rows(session, Annotation.__table__, rows)
     return len(rows)
 
 
@@ -149,8 +148,7 @@ def _insert_predictions(
         for task_id, task in zip(task_ids, tasks, strict=True)
         for prediction in task.predictions
     ]
-    if rows:
-        session.execute(insert(Prediction), rows)
+    insert_rows(session, Prediction.__table__, rows)
     return len(rows)
 
 

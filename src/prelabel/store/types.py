@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +32,27 @@ class UTCDateTime(TypeDecorator[datetime]):
             raise ValueError(f"naive datetime {value!r}: prelabel stores UTC-aware datetimes")
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any]:
+        """The usual processor, remembering its last input.
+
+        A bulk insert stamps every row of a batch with the same datetime object; converting
+        it once instead of per row makes a visible share of an import's time disappear. The
+        remembered pair is replaced by one assignment, so threads never see it half-written.
+        """
+        convert = super().bind_processor(dialect)
+        last: tuple[Any, Any] = (None, None)
+
+        def process(value: Any) -> Any:
+            nonlocal last
+            seen, converted = last
+            if value is seen and value is not None:
+                return converted
+            converted = convert(value) if convert else value
+            last = (value, converted)
+            return converted
+
+        return process
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
