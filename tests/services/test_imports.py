@@ -202,3 +202,31 @@ def test_import_nul_character_is_stored_on_sqlite_and_named_on_postgresql(
     ):
         import_json(session, session.get(Project, project_id), tasks)
     assert _count(store, Task) == 0
+
+
+def test_import_attaches_each_prediction_to_its_own_task_across_batches_and_projects(
+    store: Store, project_id: int
+) -> None:
+    def tasks(prefix: str, count: int) -> list[dict[str, object]]:
+        return [
+            {
+                "data": {"text": f"{prefix}{i}"},
+                "predictions": [{"result": sentiment("Positive"), "model_version": f"{prefix}{i}"}],
+            }
+            for i in range(count)
+        ]
+
+    with store.session() as session:
+        other = make_project(session, title="Other")
+        first = session.get(Project, project_id)
+        import_json(session, first, tasks("a", 5), batch_size=2)
+        import_json(session, other, tasks("b", 3), batch_size=2)
+        import_json(session, first, tasks("c", 4), batch_size=3)
+    with store.session() as session:
+        pairs = session.execute(
+            select(Task.data, Prediction.model_version).join(
+                Prediction, Prediction.task_id == Task.id
+            )
+        ).all()
+    assert len(pairs) == 12
+    assert all(data["text"] == version for data, version in pairs)
