@@ -8,7 +8,6 @@ task is read.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any, BinaryIO, Literal
 
@@ -18,8 +17,8 @@ from sqlalchemy.orm import Session
 from prelabel.formats import open_writer
 from prelabel.labeling import LabelConfig
 from prelabel.services.projects import project_config
-from prelabel.services.serialization import annotation_payload, prediction_payload, task_payload
-from prelabel.store import Annotation, Prediction, Project, Task
+from prelabel.services.tasks import task_payloads
+from prelabel.store import Project, Task
 
 SpanOffsets = Literal["utf16", "codepoint"]
 
@@ -65,34 +64,8 @@ def iter_task_payloads(
         ).all()
         if not tasks:
             return
-        first, last = tasks[0].id, tasks[-1].id
-        annotations = _by_task(session, Annotation, project.id, first, last)
-        predictions = _by_task(session, Prediction, project.id, first, last)
-        for task in tasks:
-            yield task_payload(
-                task,
-                annotations=[annotation_payload(a) for a in annotations.get(task.id, ())],
-                predictions=[prediction_payload(p) for p in predictions.get(task.id, ())],
-            )
-        after = last
-
-
-def _by_task(
-    session: Session,
-    model: type[Annotation] | type[Prediction],
-    project_id: int,
-    first: int,
-    last: int,
-) -> dict[int, list[Any]]:
-    rows = session.execute(
-        select(model.__table__)
-        .where(model.project_id == project_id, model.task_id.between(first, last))
-        .order_by(model.id)
-    )
-    grouped: dict[int, list[Any]] = defaultdict(list)
-    for row in rows:
-        grouped[row.task_id].append(row)
-    return grouped
+        yield from task_payloads(session, tasks)
+        after = tasks[-1].id
 
 
 def _data_columns(session: Session, project: Project, config: LabelConfig) -> list[str]:

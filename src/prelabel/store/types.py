@@ -34,25 +34,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any]:
-        """The usual processor, remembering its last input.
+        return _remembering_last(super().bind_processor(dialect))
 
-        A bulk insert stamps every row of a batch with the same datetime object; converting
-        it once instead of per row makes a visible share of an import's time disappear. The
-        remembered pair is replaced by one assignment, so threads never see it half-written.
-        """
-        convert = super().bind_processor(dialect)
-        last: tuple[Any, Any] = (None, None)
-
-        def process(value: Any) -> Any:
-            nonlocal last
-            seen, converted = last
-            if value is seen and value is not None:
-                return converted
-            converted = convert(value) if convert else value
-            last = (value, converted)
-            return converted
-
-        return process
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any]:
+        return _remembering_last(super().result_processor(dialect, coltype))
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
@@ -63,3 +48,25 @@ class UTCDateTime(TypeDecorator[datetime]):
 def utcnow() -> datetime:
     """Now, as stored: aware UTC."""
     return datetime.now(UTC)
+
+
+def _remembering_last(convert: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
+    """``convert``, skipping the work when a value equals the one before it.
+
+    Rows written by one import batch share one timestamp, so bulk inserts and streaming reads
+    see the same value thousands of times in a row; converting it once makes a visible share
+    of import and export time disappear. The remembered pair is replaced by one assignment,
+    so threads sharing a compiled statement never see it half-written.
+    """
+    last: tuple[Any, Any] = (None, None)
+
+    def process(value: Any) -> Any:
+        nonlocal last
+        seen, converted = last
+        if value is not None and value == seen:
+            return converted
+        converted = convert(value) if convert else value
+        last = (value, converted)
+        return converted
+
+    return process
