@@ -174,3 +174,30 @@ def test_export_span_offsets_in_utf16_shift_after_an_emoji(session: Session) -> 
     assert span() == (paris, paris + 5)
     assert span(span_offsets="codepoint") == (paris, paris + 5)
     assert span(span_offsets="utf16") == (paris + 1, paris + 6), "🎉 is two UTF-16 units"
+
+
+def test_export_carries_only_its_own_tasks_predictions_when_projects_interleave(
+    session: Session,
+) -> None:
+    first = make_project(session, title="first")
+    second = make_project(session, title="second")
+    for round_ in range(3):
+        for project in (first, second):
+            version = f"{project.title}-{round_}"
+            import_json(
+                session,
+                project,
+                [
+                    {
+                        "data": {"text": version},
+                        "predictions": [{"result": [], "model_version": version}],
+                    }
+                ],
+            )
+    exported = orjson.loads(_export(session, first, "json", batch_size=2))
+    assert [t["data"]["text"] for t in exported] == ["first-0", "first-1", "first-2"]
+    assert [[p["model_version"] for p in t["predictions"]] for t in exported] == [
+        ["first-0"],
+        ["first-1"],
+        ["first-2"],
+    ]

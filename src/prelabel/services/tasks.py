@@ -58,9 +58,11 @@ def task_payloads(session: Session, tasks: Sequence[Any]) -> list[dict[str, Any]
     """Label Studio JSON of ``tasks`` (rows of the tasks table) with their annotations and
     predictions, loaded with one query each.
 
-    The query names the tasks' ids rather than a project and id range: that lets both
-    backends walk the ``task_id`` index, where a project filter can lure SQLite's planner
-    into reading every prediction of the project once per batch.
+    The query asks for the tasks' id range and nothing else, which both backends answer by
+    walking the ``task_id`` index even before they have statistics on freshly imported rows:
+    a project filter lured SQLite into reading every prediction of the project per batch, and
+    an IN list of ids led PostgreSQL to scan the whole table. Rows of other projects' tasks
+    inside the range are never looked up.
     """
     ids = [task.id for task in tasks]
     annotations = _rows_by_task(session, Annotation, ids)
@@ -82,7 +84,9 @@ def _rows_by_task(
     grouped: dict[int, list[Any]] = {}
     if task_ids:
         rows = session.execute(
-            select(model.__table__).where(model.task_id.in_(task_ids)).order_by(model.id)
+            select(model.__table__)
+            .where(model.task_id.between(min(task_ids), max(task_ids)))
+            .order_by(model.id)
         )
         for row in rows:
             grouped.setdefault(row.task_id, []).append(row)
