@@ -13,7 +13,16 @@ their message as one line. Catch a family to handle all of its members::
     │   ├── ResultError               an annotation/prediction result that does not fit the config
     │   └── ImportFormatError         a file that cannot be read as the format it claims
     ├── AuthenticationError           401, a missing or unknown API token
-    └── StoreError                    503, a database that is absent or not initialised
+    ├── StoreError                    503, a database that is absent or not initialised
+    ├── ProviderError                 502, a model provider failed a request
+    │   ├── ProviderRateLimited       429 from the provider; carries ``retry_after``
+    │   ├── ProviderTimeout           no answer within the request timeout
+    │   ├── ProviderUnavailable       5xx or a connection error: worth retrying
+    │   ├── ProviderAuthError         401/403: the key is wrong; retrying cannot help
+    │   ├── ProviderRequestError      any other 4xx: the request itself is wrong
+    │   └── ProviderRefusal           the model declined to answer
+    └── ModelOutputError              502, an answer that cannot be read as the schema asks,
+                                      even after safe repairs; carries a raw ``excerpt``
 """
 
 from __future__ import annotations
@@ -87,3 +96,67 @@ class StoreError(PrelabelError):
 
     status = 503
     code = "store_unavailable"
+
+
+class ProviderError(PrelabelError):
+    """Raised when a model provider fails a request; ``kind`` names the failure for records."""
+
+    status = 502
+    code = "provider_error"
+    kind = "provider_error"
+    retryable = False
+
+
+class ProviderRateLimited(ProviderError):
+    """Raised on HTTP 429; ``retry_after`` is the wait in seconds the provider asked for."""
+
+    kind = "rate_limit"
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ProviderTimeout(ProviderError):
+    """Raised when no answer arrives within the request timeout."""
+
+    kind = "timeout"
+    retryable = True
+
+
+class ProviderUnavailable(ProviderError):
+    """Raised on 5xx answers and connection errors, which usually pass."""
+
+    kind = "provider_error"
+    retryable = True
+
+
+class ProviderAuthError(ProviderError):
+    """Raised on 401/403: the key or its permissions are wrong, so a run must stop."""
+
+    kind = "auth"
+
+
+class ProviderRequestError(ProviderError):
+    """Raised on any other 4xx: the request is wrong and would fail the same way again."""
+
+    kind = "bad_request"
+
+
+class ProviderRefusal(ProviderError):
+    """Raised when the model declines to answer (a refusal or a content filter)."""
+
+    kind = "refusal"
+
+
+class ModelOutputError(PrelabelError):
+    """Raised when an answer cannot be read as the answer schema, even after safe repairs."""
+
+    status = 502
+    code = "invalid_output"
+    kind = "invalid_output"
+
+    def __init__(self, message: str, *, excerpt: str = "") -> None:
+        super().__init__(message)
+        self.excerpt = excerpt[:2000]
