@@ -8,14 +8,34 @@ from sqlalchemy.orm import Session
 
 from prelabel.errors import NotFoundError
 from prelabel.store.database import Store, migrate, schema_is_current
-from prelabel.store.models import Annotation, ApiToken, Base, Prediction, Project, Task, User
+from prelabel.store.models import (
+    Annotation,
+    ApiToken,
+    Base,
+    CachedResponse,
+    Prediction,
+    Project,
+    Prompt,
+    PromptVersion,
+    ProviderConnection,
+    Run,
+    RunTask,
+    Task,
+    User,
+)
 
 __all__ = [
     "Annotation",
     "ApiToken",
     "Base",
+    "CachedResponse",
     "Prediction",
     "Project",
+    "Prompt",
+    "PromptVersion",
+    "ProviderConnection",
+    "Run",
+    "RunTask",
     "Store",
     "Task",
     "User",

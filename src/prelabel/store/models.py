@@ -10,14 +10,40 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from prelabel.store.types import JSONDocument, UTCDateTime, utcnow
 
 
 class Base(DeclarativeBase):
-    """Declarative base of every prelabel table."""
+    """Declarative base of every prelabel table.
+
+    Constraints get names from one convention, so migrations can alter them on SQLite too
+    (its batch mode recreates tables and must name what it drops).
+    """
+
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
 
 
 class Timestamped:
@@ -82,10 +108,24 @@ class Task(Timestamped, Base):
 
 
 class Prediction(Timestamped, Base):
+    """A prediction; those made by a prompt version also record their run, usage and repairs.
+
+    A prompt version has at most one prediction per task (predictions are not cumulative):
+    the partial unique index makes the database refuse a second one.
+    """
+
     __tablename__ = "predictions"
     __table_args__ = (
         Index("ix_predictions_task_id", "task_id"),
         Index("ix_predictions_project_id_model_version", "project_id", "model_version"),
+        Index(
+            "uq_predictions_prompt_version_id_task_id",
+            "prompt_version_id",
+            "task_id",
+            unique=True,
+            sqlite_where=text("prompt_version_id IS NOT NULL"),
+            postgresql_where=text("prompt_version_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -96,6 +136,15 @@ class Prediction(Timestamped, Base):
     result: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument, nullable=False)
     score: Mapped[float | None] = mapped_column(Float)
     model_version: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    prompt_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("prompt_versions.id", ondelete="CASCADE")
+    )
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+    input_tokens: Mapped[int | None] = mapped_column(Integer)
+    output_tokens: Mapped[int | None] = mapped_column(Integer)
+    cost_usd: Mapped[float | None] = mapped_column(Float)
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    repairs: Mapped[list[str] | None] = mapped_column(JSONDocument)
 
 
 class Annotation(Timestamped, Base):
@@ -120,3 +169,110 @@ class Annotation(Timestamped, Base):
         ForeignKey("predictions.id", ondelete="SET NULL")
     )
     import_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ProviderConnection(Timestamped, Base):
+    """Where a model is served and how to authenticate; the key is stored encrypted or named
+    by an environment variable, and never returned."""
+
+    __tablename__ = "provider_connections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True, nullable=False)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    base_url: Mapped[str | None] = mapped_column(Text)
+    api_key_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    api_key_env: Mapped[str | None] = mapped_column(String(200))
+    default_model: Mapped[str | None] = mapped_column(String(200))
+    capabilities: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict, nullable=False)
+
+
+class Prompt(Timestamped, Base):
+    __tablename__ = "prompts"
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_prompts_project_id_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), nullable=False
+    )
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    description: Mapped[str] = mapped_column(Text, default="", nullable=False)
+
+
+class PromptVersion(Timestamped, Base):
+    __tablename__ = "prompt_versions"
+    __table_args__ = (
+        UniqueConstraint("prompt_id", "title", name="uq_prompt_versions_prompt_id_title"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prompt_id: Mapped[int] = mapped_column(
+        ForeignKey("prompts.id", ondelete="CASCADE"), nullable=False
+    )
+    title: Mapped[str] = mapped_column(String(100), nullable=False)
+    template: Mapped[str] = mapped_column(Text, nullable=False)
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("provider_connections.id", ondelete="RESTRICT"), nullable=False
+    )
+    model: Mapped[str] = mapped_column(String(200), nullable=False)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict, nullable=False)
+
+
+class Run(Timestamped, Base):
+    """One execution of a prompt version over a baseline of tasks, with its running totals."""
+
+    __tablename__ = "runs"
+    __table_args__ = (Index("ix_runs_prompt_version_id", "prompt_version_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prompt_version_id: Mapped[int] = mapped_column(
+        ForeignKey("prompt_versions.id", ondelete="CASCADE"), nullable=False
+    )
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), nullable=False
+    )
+    baseline: Mapped[dict[str, Any]] = mapped_column(JSONDocument, nullable=False)
+    options: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict, nullable=False)
+    status: Mapped[str] = mapped_column(String(20), default="Pending", nullable=False)
+    total: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    done: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    failed: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    input_tokens: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+    output_tokens: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0, nullable=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class RunTask(Base):
+    """A task of a run and its state: the run's worklist, what resume skips, and the record
+    of each failure (kind, message, attempts, an excerpt of the raw answer)."""
+
+    __tablename__ = "run_tasks"
+    __table_args__ = (
+        UniqueConstraint("run_id", "task_id", name="uq_run_tasks_run_id_task_id"),
+        Index("ix_run_tasks_run_id_status_id", "run_id", "status", "id"),
+        Index("ix_run_tasks_task_id", "task_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), nullable=False)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False)
+    status: Mapped[str] = mapped_column(String(10), default="pending", nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    failure_kind: Mapped[str | None] = mapped_column(String(30))
+    failure_message: Mapped[str | None] = mapped_column(Text)
+    raw_excerpt: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CachedResponse(Base):
+    """A provider answer keyed by a digest of everything that shapes it; errors never enter."""
+
+    __tablename__ = "response_cache"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    response: Mapped[dict[str, Any]] = mapped_column(JSONDocument, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
