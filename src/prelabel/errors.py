@@ -11,7 +11,8 @@ their message as one line. Catch a family to handle all of its members::
     │   ├── LabelConfigError          a labeling config that cannot be used
     │   ├── TaskDataError             task data that does not fit the config
     │   ├── ResultError               an annotation/prediction result that does not fit the config
-    │   └── ImportFormatError         a file that cannot be read as the format it claims
+    │   ├── ImportFormatError         a file that cannot be read as the format it claims
+    │   └── TemplateError             a prompt template that cannot be parsed or rendered
     ├── AuthenticationError           401, a missing or unknown API token
     ├── StoreError                    503, a database that is absent or not initialised
     ├── ProviderError                 502, a model provider failed a request
@@ -82,6 +83,12 @@ class ImportFormatError(ValidationError):
     """Raised when an import file cannot be parsed, or one of its tasks is malformed."""
 
     code = "invalid_import"
+
+
+class TemplateError(ValidationError):
+    """Raised for a malformed template, an unknown variable, or a field a task's data lacks."""
+
+    code = "invalid_template"
 
 
 class AuthenticationError(PrelabelError):

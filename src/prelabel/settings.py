@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,6 +30,13 @@ class Settings(BaseSettings):
         description=(
             "SQLAlchemy URL of the database, e.g. postgresql+psycopg://user@host/db. "
             "Unset: SQLite at <data_dir>/prelabel.db."
+        ),
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Server secret that encrypts provider API keys at rest. Unset: a random secret "
+            "kept in <data_dir>/secret.key. Set it when several machines share a database."
         ),
     )
     import_batch_size: int = Field(

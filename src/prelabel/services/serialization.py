@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prelabel.store import Annotation, Prediction, Project, Task, User
+from prelabel.store import Annotation, Prediction, Project, Prompt, PromptVersion, Task, User
 
 # Each function takes an ORM object or a plain row of its table: both expose the columns as
 # attributes, and streaming export reads plain rows to keep the session's identity map empty.
@@ -83,4 +83,30 @@ def user_payload(user: User) -> dict[str, Any]:
         "first_name": user.first_name,
         "last_name": user.last_name,
         "is_admin": user.is_admin,
+    }
+
+
+def prompt_payload(prompt: Prompt, versions: list[PromptVersion]) -> dict[str, Any]:
+    return {
+        "id": prompt.id,
+        "project": prompt.project_id,
+        "name": prompt.name,
+        "description": prompt.description,
+        "created_at": prompt.created_at,
+        "versions": [version_payload(prompt, version) for version in versions],
+    }
+
+
+def version_payload(prompt: Prompt, version: PromptVersion) -> dict[str, Any]:
+    return {
+        "id": version.id,
+        "prompt": prompt.id,
+        "title": version.title,
+        "model_version": f"{prompt.name}__{version.title}",
+        "template": version.template,
+        "connection": version.connection_id,
+        "model": version.model,
+        "parameters": version.parameters,
+        "created_at": version.created_at,
+        "updated_at": version.updated_at,
     }

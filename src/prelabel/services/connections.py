@@ -1,0 +1,144 @@
+"""Provider connections: where a model is served and how to authenticate.
+
+Keys are encrypted with the server secret or named by an environment variable; no function
+here returns a key except :func:`connection_api_key`, which the engine calls right before a
+request.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from prelabel.encryption import SecretBox
+from prelabel.errors import ConflictError, NotFoundError, ValidationError
+from prelabel.store import PromptVersion, ProviderConnection
+
+KINDS = ("openai", "anthropic", "local")
+STRUCTURED_OUTPUT_MODES = ("json_schema", "json_object", "text")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def add_connection(
+    session: Session,
+    box: SecretBox,
+    *,
+    name: str,
+    kind: str,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    api_key_env: str | None = None,
+    default_model: str | None = None,
+    structured_output: str | None = None,
+) -> ProviderConnection:
+    """A new connection; the key, if given, is stored encrypted and never shown again."""
+    _check_name(name)
+    if kind not in KINDS:
+        raise ValidationError(f"kind: must be one of {', '.join(KINDS)}, got {kind!r}")
+    if api_key is not None and api_key_env is not None:
+        raise ValidationError("give either an API key or the name of a variable holding it")
+    if api_key is not None and not api_key.strip():
+        raise ValidationError("api_key: must not be empty")
+    if api_key_env is not None and not _ENV_NAME.match(api_key_env):
+        raise ValidationError(f"api_key_env: {api_key_env!r} is not an environment variable name")
+    if kind == "local" and (api_key or api_key_env or base_url):
+        raise ValidationError("a local connection needs no base URL and no key")
+    if base_url is not None:
+        _check_url(base_url)
+    capabilities: dict[str, Any] = {}
+    if structured_output is not None:
+        if structured_output not in STRUCTURED_OUTPUT_MODES:
+            raise ValidationError(
+                f"structured_output: must be one of {', '.join(STRUCTURED_OUTPUT_MODES)}"
+            )
+        capabilities["structured_output"] = structured_output
+    if session.scalar(select(ProviderConnection.id).where(ProviderConnection.name == name)):
+        raise ConflictError(f"a provider connection named {name!r} already exists")
+    connection = ProviderConnection(
+        name=name,
+        kind=kind,
+        base_url=base_url,
+        api_key_encrypted=box.encrypt(api_key) if api_key else None,
+        api_key_env=api_key_env,
+        default_model=default_model,
+        capabilities=capabilities,
+    )
+    session.add(connection)
+    session.flush()
+    return connection
+
+
+def list_connections(session: Session) -> list[ProviderConnection]:
+    return list(session.scalars(select(ProviderConnection).order_by(ProviderConnection.name)))
+
+
+def find_connection(session: Session, name: str) -> ProviderConnection:
+    connection = session.scalar(select(ProviderConnection).where(ProviderConnection.name == name))
+    if connection is None:
+        raise NotFoundError(f"no provider connection is named {name!r}")
+    return connection
+
+
+def remove_connection(session: Session, name: str) -> None:
+    """Remove a connection no prompt version uses (their runs would lose their provider)."""
+    connection = find_connection(session, name)
+    users = session.scalar(
+        select(func.count(PromptVersion.id)).where(PromptVersion.connection_id == connection.id)
+    )
+    if users:
+        raise ConflictError(
+            f"provider connection {name!r} is used by {users} prompt version(s); "
+            "point them at another connection first"
+        )
+    session.delete(connection)
+    session.flush()
+
+
+def connection_api_key(connection: ProviderConnection, box: SecretBox) -> str | None:
+    """The key to send: decrypted, or read from the named environment variable now."""
+    if connection.api_key_encrypted is not None:
+        return box.decrypt(connection.api_key_encrypted)
+    if connection.api_key_env is None:
+        return None
+    key = os.environ.get(connection.api_key_env)
+    if not key:
+        raise ValidationError(
+            f"provider connection {connection.name!r} reads its key from "
+            f"${connection.api_key_env}, which is not set"
+        )
+    return key
+
+
+def connection_payload(connection: ProviderConnection) -> dict[str, Any]:
+    """The connection as shown to users: whether a key is stored, never the key."""
+    return {
+        "id": connection.id,
+        "name": connection.name,
+        "kind": connection.kind,
+        "base_url": connection.base_url,
+        "default_model": connection.default_model,
+        "has_api_key": connection.api_key_encrypted is not None,
+        "api_key_env": connection.api_key_env,
+        "capabilities": connection.capabilities,
+        "created_at": connection.created_at,
+    }
+
+
+def _check_name(name: str) -> None:
+    if not _NAME.match(name):
+        raise ValidationError(
+            f"name: {name!r} must be 1-100 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+
+
+def _check_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValidationError(f"base_url: {url!r} is not an http(s) URL")
