@@ -27,6 +27,8 @@ from prelabel.settings import Settings
 from prelabel.store import Base, Store, migrate
 from prelabel.store.database import create_store_engine
 
+pytest_plugins = ["tests.fakes.fixtures"]
+
 # CI must be reproducible: the same examples on every run; locally each run explores anew.
 hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
 if os.environ.get("CI"):

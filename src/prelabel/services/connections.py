@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from prelabel.encryption import SecretBox
 from prelabel.errors import ConflictError, NotFoundError, ValidationError
+from prelabel.providers.base import STRUCTURED_MODES
 from prelabel.store import PromptVersion, ProviderConnection
 
 KINDS = ("openai", "anthropic", "local")
-STRUCTURED_OUTPUT_MODES = ("json_schema", "json_object", "text")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -53,9 +53,9 @@ def add_connection(
         _check_url(base_url)
     capabilities: dict[str, Any] = {}
     if structured_output is not None:
-        if structured_output not in STRUCTURED_OUTPUT_MODES:
+        if structured_output not in STRUCTURED_MODES:
             raise ValidationError(
-                f"structured_output: must be one of {', '.join(STRUCTURED_OUTPUT_MODES)}"
+                f"structured_output: must be one of {', '.join(STRUCTURED_MODES)}"
             )
         capabilities["structured_output"] = structured_output
     if session.scalar(select(ProviderConnection.id).where(ProviderConnection.name == name)):

@@ -1,0 +1,36 @@
+"""Model providers: one interface over the SDKs that send labeling prompts to LLMs.
+
+A provider takes a ``ChatRequest`` and returns a ``ChatResponse`` after exactly one attempt,
+or raises a member of the ``ProviderError`` family; retries, pacing, caching and cost are the
+engine's. ``OpenAICompatibleProvider`` covers every OpenAI-style endpoint; ``AnthropicProvider``
+needs the ``anthropic`` extra, which is imported only when such a provider is made.
+"""
+
+from __future__ import annotations
+
+from prelabel.providers.anthropic import DEFAULT_MAX_TOKENS, AnthropicProvider
+from prelabel.providers.base import (
+    STRUCTURED_MODES,
+    ChatRequest,
+    ChatResponse,
+    Provider,
+    ProviderRateLimitedWithInfo,
+    RateLimitInfo,
+    ResponseMode,
+    StructuredMode,
+)
+from prelabel.providers.openai_compatible import OpenAICompatibleProvider
+
+__all__ = [
+    "DEFAULT_MAX_TOKENS",
+    "STRUCTURED_MODES",
+    "AnthropicProvider",
+    "ChatRequest",
+    "ChatResponse",
+    "OpenAICompatibleProvider",
+    "Provider",
+    "ProviderRateLimitedWithInfo",
+    "RateLimitInfo",
+    "ResponseMode",
+    "StructuredMode",
+]
