@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from prelabel.cli.context import JsonOption, console, print_json, unit_of_work
 from prelabel.errors import ValidationError
@@ -112,14 +113,9 @@ def save(
     """Edit a version in place; its predictions no longer describe it and are deleted."""
     with unit_of_work(ctx) as session:
         target = get_version(session, version)
-        saved = save_version(
-            session,
-            target,
-            template=_template_text(template) if template is not None else None,
-            connection=find_connection(session, provider) if provider else None,
-            model=model,
-            parameters=_changed_parameters(target.parameters, temperature, max_tokens, seed, top_p),
-        )
+        changes = _changes(session, template, provider, model)
+        parameters = _changed_parameters(target.parameters, temperature, max_tokens, seed, top_p)
+        saved = save_version(session, target, parameters=parameters, **changes)
         payload = {
             **version_payload(prompt_of(session, target), saved.version),
             "deleted_predictions": saved.deleted_predictions,
@@ -149,15 +145,9 @@ def save_as(
     """Create a new version from an existing one, with the given changes."""
     with unit_of_work(ctx) as session:
         source = get_version(session, version)
-        created = save_version_as(
-            session,
-            source,
-            title=title,
-            template=_template_text(template) if template is not None else None,
-            connection=find_connection(session, provider) if provider else None,
-            model=model,
-            parameters=_changed_parameters(source.parameters, temperature, max_tokens, seed, top_p),
-        )
+        changes = _changes(session, template, provider, model)
+        parameters = _changed_parameters(source.parameters, temperature, max_tokens, seed, top_p)
+        created = save_version_as(session, source, title=title, parameters=parameters, **changes)
         payload = version_payload(prompt_of(session, created), created)
     if json:
         print_json(payload)
@@ -183,6 +173,20 @@ def render(
     out.print(messages.system, markup=False)
     out.rule("user")
     out.print(messages.user, markup=False)
+
+
+def _changes(
+    session: Session,
+    template: str | None,
+    provider: str | None,
+    model: str | None,
+) -> dict[str, Any]:
+    """The edits both ``save`` and ``save-as`` accept, resolved; None means unchanged."""
+    return {
+        "template": _template_text(template) if template is not None else None,
+        "connection": find_connection(session, provider) if provider else None,
+        "model": model,
+    }
 
 
 def _template_text(value: str) -> str:
