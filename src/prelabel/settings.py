@@ -45,6 +45,13 @@ class Settings(BaseSettings):
         le=100_000,
         description="Tasks parsed, validated and written per batch during import and export.",
     )
+    prices_file: Path | None = Field(
+        default=None,
+        description=(
+            "A JSON file whose entries override or extend the shipped price table (USD per "
+            "million input and output tokens per model). Unset: the shipped prices only."
+        ),
+    )
 
     @property
     def resolved_database_url(self) -> str:

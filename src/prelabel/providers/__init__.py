@@ -20,6 +20,7 @@ from prelabel.providers.base import (
     StructuredMode,
 )
 from prelabel.providers.openai_compatible import OpenAICompatibleProvider
+from prelabel.providers.prices import Price, PriceTable, estimate_tokens
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",
@@ -28,9 +29,12 @@ __all__ = [
     "ChatRequest",
     "ChatResponse",
     "OpenAICompatibleProvider",
+    "Price",
+    "PriceTable",
     "Provider",
     "ProviderRateLimitedWithInfo",
     "RateLimitInfo",
     "ResponseMode",
     "StructuredMode",
+    "estimate_tokens",
 ]
