@@ -6,11 +6,13 @@ from datetime import UTC
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select, text
 
 from prelabel.errors import StoreError
 from prelabel.settings import Settings
-from prelabel.store import Annotation, Prediction, Project, Store, Task
+from prelabel.store import Annotation, Base, Prediction, Project, Store, Task
 from prelabel.store.database import create_store_engine, schema_is_current
 from tests.factories import import_json, make_project, sentiment
 
@@ -79,3 +81,11 @@ def test_timestamps_come_back_as_aware_utc(store: Store) -> None:
 def test_unusable_database_is_a_store_error(settings: Settings, message: str) -> None:
     with pytest.raises(StoreError, match=message):
         Store.open(settings, create=True)
+
+
+def test_migrations_build_exactly_the_schema_the_models_declare(database_url: str) -> None:
+    engine = create_store_engine(database_url)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    engine.dispose()
+    assert differences == []

@@ -222,7 +222,17 @@ class Run(Timestamped, Base):
     """One execution of a prompt version over a baseline of tasks, with its running totals."""
 
     __tablename__ = "runs"
-    __table_args__ = (Index("ix_runs_prompt_version_id", "prompt_version_id"),)
+    __table_args__ = (
+        Index("ix_runs_prompt_version_id", "prompt_version_id"),
+        # One active run per version: two at once would race to write the same predictions.
+        Index(
+            "uq_runs_active_prompt_version_id",
+            "prompt_version_id",
+            unique=True,
+            sqlite_where=text("status IN ('Pending', 'Running')"),
+            postgresql_where=text("status IN ('Pending', 'Running')"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     prompt_version_id: Mapped[int] = mapped_column(

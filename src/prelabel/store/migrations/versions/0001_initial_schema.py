@@ -228,6 +228,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("runs", schema=None) as batch_op:
         batch_op.create_index("ix_runs_prompt_version_id", ["prompt_version_id"], unique=False)
+        batch_op.create_index(
+            "uq_runs_active_prompt_version_id",
+            ["prompt_version_id"],
+            unique=True,
+            sqlite_where=sa.text("status IN ('Pending', 'Running')"),
+            postgresql_where=sa.text("status IN ('Pending', 'Running')"),
+        )
 
     op.create_table(
         "predictions",
@@ -385,6 +392,7 @@ def downgrade() -> None:
 
     op.drop_table("predictions")
     with op.batch_alter_table("runs", schema=None) as batch_op:
+        batch_op.drop_index("uq_runs_active_prompt_version_id")
         batch_op.drop_index("ix_runs_prompt_version_id")
 
     op.drop_table("runs")
