@@ -1,0 +1,176 @@
+"""Writing what a run's calls produced: predictions, per-task failures and the run's totals.
+
+One call writes one batch in the caller's transaction, so each batch is durable as a whole
+and a crash never leaves half of one behind. Predictions are not cumulative: a task's new
+prediction replaces the version's old one in place (same row, new content), so there is no
+moment where the task has neither, and a task whose call failed keeps its old prediction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from prelabel.services.prompts import model_version_name, prompt_of
+from prelabel.store import Prediction, PromptVersion, Run, RunTask, Task
+from prelabel.store.bulk import insert_rows
+from prelabel.store.types import utcnow
+
+_predictions = Prediction.__table__
+_run_tasks = RunTask.__table__
+_tasks = Task.__table__
+
+
+@dataclass(frozen=True)
+class Predicted:
+    """A task the model answered: its Label Studio result and what the answer cost."""
+
+    task_id: int
+    result: list[dict[str, Any]]
+    score: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost_usd: float | None = None
+    latency_ms: float | None = None
+    repairs: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A task whose call failed after its retries: the failure's kind, message and excerpt."""
+
+    task_id: int
+    kind: str
+    message: str
+    raw_excerpt: str = ""
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost_usd: float | None = None
+
+
+def record_batch(
+    session: Session, run: Run, outcomes: list[Predicted | Failed], *, attempts: int = 1
+) -> None:
+    """Write a batch of outcomes of ``run`` and add them to its totals."""
+    version = session.get(PromptVersion, run.prompt_version_id)
+    assert version is not None, "a run belongs to its version (CASCADE)"
+    predicted = [o for o in outcomes if isinstance(o, Predicted)]
+    failed = [o for o in outcomes if isinstance(o, Failed)]
+    now = utcnow()
+    _write_predictions(session, run, version, predicted, now)
+    _mark(session, run, predicted, failed, attempts, now)
+    run.done += len(predicted)
+    run.failed += len(failed)
+    run.input_tokens += sum(o.input_tokens or 0 for o in outcomes)
+    run.output_tokens += sum(o.output_tokens or 0 for o in outcomes)
+    run.cost_usd += sum(o.cost_usd or 0.0 for o in outcomes)
+    session.flush()
+
+
+def _write_predictions(
+    session: Session, run: Run, version: PromptVersion, predicted: list[Predicted], now: Any
+) -> None:
+    if not predicted:
+        return
+    existing = dict(
+        session.execute(
+            select(Prediction.task_id, Prediction.id).where(
+                Prediction.prompt_version_id == version.id,
+                Prediction.task_id.in_([o.task_id for o in predicted]),
+            )
+        ).all()
+    )
+    name = model_version_name(prompt_of(session, version), version)
+
+    def row(outcome: Predicted) -> dict[str, Any]:
+        return {
+            "result": outcome.result,
+            "score": outcome.score,
+            "model_version": name,
+            "run_id": run.id,
+            "input_tokens": outcome.input_tokens,
+            "output_tokens": outcome.output_tokens,
+            "cost_usd": outcome.cost_usd,
+            "latency_ms": outcome.latency_ms,
+            "repairs": list(outcome.repairs) or None,
+            "updated_at": now,
+        }
+
+    # Bound names must differ from column names in an executemany UPDATE, hence "new_".
+    replaced = [
+        {"prediction": existing[o.task_id], **{f"new_{k}": v for k, v in row(o).items()}}
+        for o in predicted
+        if o.task_id in existing
+    ]
+    if replaced:
+        columns = row(predicted[0]).keys()
+        session.execute(
+            update(_predictions)
+            .where(_predictions.c.id == bindparam("prediction"))
+            .values({column: bindparam(f"new_{column}") for column in columns}),
+            replaced,
+        )
+    added = [o for o in predicted if o.task_id not in existing]
+    insert_rows(
+        session,
+        _predictions,
+        [
+            {
+                "task_id": o.task_id,
+                "project_id": run.project_id,
+                "prompt_version_id": version.id,
+                "created_at": now,
+                **row(o),
+            }
+            for o in added
+        ],
+    )
+    if added:
+        session.execute(
+            update(_tasks)
+            .where(_tasks.c.id == bindparam("task"))
+            .values(total_predictions=_tasks.c.total_predictions + 1),
+            [{"task": o.task_id} for o in added],
+        )
+
+
+def _mark(
+    session: Session,
+    run: Run,
+    predicted: list[Predicted],
+    failed: list[Failed],
+    attempts: int,
+    now: Any,
+) -> None:
+    """Record each task's state in the run's worklist: done, or failed with why."""
+    rows = [
+        {"task": o.task_id, "state": "done", "kind": None, "message": None, "excerpt": None}
+        for o in predicted
+    ] + [
+        {
+            "task": o.task_id,
+            "state": "failed",
+            "kind": o.kind,
+            "message": o.message,
+            "excerpt": o.raw_excerpt[:2000] or None,
+        }
+        for o in failed
+    ]
+    if not rows:
+        return
+    session.execute(
+        update(_run_tasks)
+        .where(_run_tasks.c.run_id == run.id, _run_tasks.c.task_id == bindparam("task"))
+        .values(
+            status=bindparam("state"),
+            attempts=_run_tasks.c.attempts + attempts,
+            failure_kind=bindparam("kind"),
+            failure_message=bindparam("message"),
+            raw_excerpt=bindparam("excerpt"),
+            updated_at=now,
+        ),
+        rows,
+    )
