@@ -17,13 +17,14 @@ from prelabel.store.database import create_store_engine, schema_is_current
 from tests.factories import import_json, make_project, sentiment
 
 
-def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+def test_sqlite_runs_in_wal_mode_with_foreign_keys_in_a_private_directory(tmp_path: Path) -> None:
     store = Store.open(Settings(data_dir=tmp_path / "new" / "dir"), create=True)
     with store.engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
     store.close()
     assert (tmp_path / "new" / "dir" / "prelabel.db").exists()
+    assert (tmp_path / "new" / "dir").stat().st_mode & 0o777 == 0o700, "data dir is private"
 
 
 def test_opening_an_uninitialised_database_asks_for_init(tmp_path: Path) -> None:

@@ -40,7 +40,8 @@ def create_store_engine(url: str) -> Engine:
     if parsed.database and parsed.database != ":memory:":
         directory = Path(parsed.database).parent
         try:
-            directory.mkdir(parents=True, exist_ok=True)
+            # Owner-only: the database holds task data and token digests.
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create data directory {directory}: {exc.strerror}") from exc
     event.listen(engine, "connect", _configure_sqlite)
