@@ -13,11 +13,11 @@ from prelabel.errors import ConflictError, PrelabelError, ValidationError
 from prelabel.services.connections import (
     add_connection,
     connection_api_key,
-    connection_payload,
     list_connections,
     remove_connection,
 )
 from prelabel.services.prompts import create_prompt
+from prelabel.services.serialization import connection_payload
 from prelabel.settings import Settings
 from prelabel.store import ProviderConnection
 from tests.factories import make_project

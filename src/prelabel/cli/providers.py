@@ -14,10 +14,10 @@ from prelabel.encryption import open_secret_box
 from prelabel.errors import ValidationError
 from prelabel.services.connections import (
     add_connection,
-    connection_payload,
     list_connections,
     remove_connection,
 )
+from prelabel.services.serialization import connection_payload
 
 app = typer.Typer(help="Add, list and remove model provider connections.", no_args_is_help=True)
 

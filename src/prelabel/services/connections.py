@@ -115,21 +115,6 @@ def connection_api_key(connection: ProviderConnection, box: SecretBox) -> str | 
     return key
 
 
-def connection_payload(connection: ProviderConnection) -> dict[str, Any]:
-    """The connection as shown to users: whether a key is stored, never the key."""
-    return {
-        "id": connection.id,
-        "name": connection.name,
-        "kind": connection.kind,
-        "base_url": connection.base_url,
-        "default_model": connection.default_model,
-        "has_api_key": connection.api_key_encrypted is not None,
-        "api_key_env": connection.api_key_env,
-        "capabilities": connection.capabilities,
-        "created_at": connection.created_at,
-    }
-
-
 def _check_name(name: str) -> None:
     if not _NAME.match(name):
         raise ValidationError(

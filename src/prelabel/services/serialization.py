@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from prelabel.store import Annotation, Prediction, Project, Prompt, PromptVersion, Task, User
+from prelabel.services.prompts import model_version_name
+from prelabel.store import (
+    Annotation,
+    Prediction,
+    Project,
+    Prompt,
+    PromptVersion,
+    ProviderConnection,
+    Task,
+    User,
+)
 
 # Each function takes an ORM object or a plain row of its table: both expose the columns as
 # attributes, and streaming export reads plain rows to keep the session's identity map empty.
@@ -102,11 +112,26 @@ def version_payload(prompt: Prompt, version: PromptVersion) -> dict[str, Any]:
         "id": version.id,
         "prompt": prompt.id,
         "title": version.title,
-        "model_version": f"{prompt.name}__{version.title}",
+        "model_version": model_version_name(prompt, version),
         "template": version.template,
         "connection": version.connection_id,
         "model": version.model,
         "parameters": version.parameters,
         "created_at": version.created_at,
         "updated_at": version.updated_at,
+    }
+
+
+def connection_payload(connection: ProviderConnection) -> dict[str, Any]:
+    """The connection as shown to users: whether a key is stored, never the key."""
+    return {
+        "id": connection.id,
+        "name": connection.name,
+        "kind": connection.kind,
+        "base_url": connection.base_url,
+        "default_model": connection.default_model,
+        "has_api_key": connection.api_key_encrypted is not None,
+        "api_key_env": connection.api_key_env,
+        "capabilities": connection.capabilities,
+        "created_at": connection.created_at,
     }
