@@ -112,6 +112,9 @@ class ProviderError(PrelabelError):
     code = "provider_error"
     kind = "provider_error"
     retryable = False
+    #: No later call of the run can succeed either (a refused key, an unknown model), so the
+    #: engine stops the run rather than failing every task the same way.
+    fatal = False
 
 
 class ProviderRateLimited(ProviderError):
@@ -143,12 +146,21 @@ class ProviderAuthError(ProviderError):
     """Raised on 401/403: the key or its permissions are wrong, so a run must stop."""
 
     kind = "auth"
+    fatal = True
 
 
 class ProviderRequestError(ProviderError):
-    """Raised on any other 4xx: the request is wrong and would fail the same way again."""
+    """Raised on any other 4xx: the request is wrong and would fail the same way again.
+
+    ``fatal`` when the fault is the run's, not the task's: an unknown model or endpoint (404),
+    or an account out of credit.
+    """
 
     kind = "bad_request"
+
+    def __init__(self, message: str, *, fatal: bool = False) -> None:
+        super().__init__(message)
+        self.fatal = fatal
 
 
 class ProviderRefusal(ProviderError):

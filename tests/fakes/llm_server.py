@@ -34,6 +34,7 @@ from typing import Any, Literal, get_args
 import orjson
 import uvicorn
 from fastapi import FastAPI, Request, Response
+from starlette.requests import ClientDisconnect
 
 FaultKind = Literal[
     "rate_limit",
@@ -399,6 +400,9 @@ class FakeLLMServer:
         try:
             try:
                 body = orjson.loads(await request.body())
+            except ClientDisconnect:
+                # The client died mid-request (tests kill clients on purpose): nobody to answer.
+                return Response(status_code=499)
             except orjson.JSONDecodeError:
                 return _error(dialect, 400, "The body is not valid JSON.")
             if not isinstance(body, dict):

@@ -107,20 +107,21 @@ def test_wait_without_retry_after_is_the_reset_of_the_spent_budget(
 
 
 @pytest.mark.parametrize(
-    ("status", "code", "error"),
+    ("status", "code", "error", "fatal"),
     [
-        pytest.param(429, "rate_limit_exceeded", ProviderRateLimited, id="429"),
-        pytest.param(429, "insufficient_quota", ProviderRequestError, id="429-no-credit"),
-        pytest.param(401, None, ProviderAuthError, id="401"),
-        pytest.param(403, None, ProviderAuthError, id="403"),
-        pytest.param(408, None, ProviderTimeout, id="408"),
-        pytest.param(404, None, ProviderRequestError, id="404"),
-        pytest.param(503, None, ProviderUnavailable, id="503"),
-        pytest.param(529, None, ProviderUnavailable, id="529-overloaded"),
+        pytest.param(429, "rate_limit_exceeded", ProviderRateLimited, False, id="429"),
+        pytest.param(429, "insufficient_quota", ProviderRequestError, True, id="429-no-credit"),
+        pytest.param(401, None, ProviderAuthError, True, id="401"),
+        pytest.param(403, None, ProviderAuthError, True, id="403"),
+        pytest.param(408, None, ProviderTimeout, False, id="408"),
+        pytest.param(400, None, ProviderRequestError, False, id="400"),
+        pytest.param(404, None, ProviderRequestError, True, id="404-unknown-model"),
+        pytest.param(503, None, ProviderUnavailable, False, id="503"),
+        pytest.param(529, None, ProviderUnavailable, False, id="529-overloaded"),
     ],
 )
 def test_each_status_becomes_its_provider_error(
-    status: int, code: str | None, error: type[Exception]
+    status: int, code: str | None, error: type[Exception], fatal: bool
 ) -> None:
     result = error_for_status(status, "why", code=code, headers={}, rate_limits=None)
 
@@ -128,6 +129,7 @@ def test_each_status_becomes_its_provider_error(
     assert result.retryable == (
         error in (ProviderRateLimited, ProviderTimeout, ProviderUnavailable)
     )
+    assert result.fatal == fatal, "a fatal error stops the run instead of failing each task"
 
 
 @pytest.mark.parametrize(

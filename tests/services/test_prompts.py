@@ -67,7 +67,7 @@ def test_create_prompt_makes_its_first_version_with_the_connection_default_model
         "embedded",
         {"temperature": 0.0, "seed": 7},
     )
-    assert model_version_name(prompt, version) == "sentiment__v1"
+    assert model_version_name(prompt.name, version.title) == "sentiment__v1"
 
 
 def test_save_deletes_the_version_predictions_and_fixes_counters(

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import typer
 
-from prelabel.cli import projects, prompts, providers, setup, tasks, transfer
+from prelabel.cli import projects, prompts, providers, runs, setup, tasks, transfer
 from prelabel.cli.context import global_options
 from prelabel.errors import PrelabelError
 
@@ -30,6 +30,7 @@ app.add_typer(projects.app, name="project")
 app.add_typer(tasks.app, name="task")
 app.add_typer(providers.app, name="provider")
 app.add_typer(prompts.app, name="prompt")
+app.add_typer(runs.app, name="run")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

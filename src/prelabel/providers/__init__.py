@@ -19,7 +19,6 @@ from prelabel.providers.base import (
     ResponseMode,
     StructuredMode,
 )
-from prelabel.providers.openai_compatible import OpenAICompatibleProvider
 from prelabel.providers.prices import Price, PriceTable, estimate_tokens
 
 __all__ = [
@@ -38,3 +37,13 @@ __all__ = [
     "StructuredMode",
     "estimate_tokens",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``OpenAICompatibleProvider`` on first use: the ``openai`` SDK takes half a second to
+    import, which every CLI command would pay for otherwise."""
+    if name == "OpenAICompatibleProvider":
+        from prelabel.providers.openai_compatible import OpenAICompatibleProvider
+
+        return OpenAICompatibleProvider
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -94,4 +94,7 @@ def error_for_status(
         return ProviderTimeout(f"the provider gave up waiting for the request (408): {message}")
     if status >= 500:
         return ProviderUnavailable(f"the provider failed ({status}): {message}")
-    return ProviderRequestError(f"the provider rejected the request ({status}): {message}")
+    return ProviderRequestError(
+        f"the provider rejected the request ({status}): {message}",
+        fatal=status == 404 or code == "insufficient_quota",
+    )

@@ -29,6 +29,7 @@ from prelabel.store import (
     Task,
     get_or_raise,
 )
+from prelabel.store.models import model_version_name
 
 _NAME = re.compile(r"^\S(?:.{0,98}\S)?$")
 _PARAMETER_RANGES: dict[str, tuple[type, float, float]] = {
@@ -43,10 +44,6 @@ _PARAMETER_RANGES: dict[str, tuple[type, float, float]] = {
 class SavedVersion:
     version: PromptVersion
     deleted_predictions: int
-
-
-def model_version_name(prompt: Prompt, version: PromptVersion) -> str:
-    return f"{prompt.name}__{version.title}"
 
 
 def create_prompt(
@@ -279,6 +276,6 @@ def _rename_predictions(session: Session, prompt: Prompt, version: PromptVersion
     session.execute(
         update(Prediction)
         .where(Prediction.prompt_version_id == version.id)
-        .values(model_version=model_version_name(prompt, version))
+        .values(model_version=model_version_name(prompt.name, version.title))
         .execution_options(synchronize_session=False)
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prelabel.services.prompts import model_version_name
+from prelabel.engine.worklist import is_interrupted
 from prelabel.store import (
     Annotation,
     Prediction,
@@ -16,9 +16,11 @@ from prelabel.store import (
     Prompt,
     PromptVersion,
     ProviderConnection,
+    Run,
     Task,
     User,
 )
+from prelabel.store.models import model_version_name
 
 # Each function takes an ORM object or a plain row of its table: both expose the columns as
 # attributes, and streaming export reads plain rows to keep the session's identity map empty.
@@ -112,7 +114,7 @@ def version_payload(prompt: Prompt, version: PromptVersion) -> dict[str, Any]:
         "id": version.id,
         "prompt": prompt.id,
         "title": version.title,
-        "model_version": model_version_name(prompt, version),
+        "model_version": model_version_name(prompt.name, version.title),
         "template": version.template,
         "connection": version.connection_id,
         "model": version.model,
@@ -135,3 +137,33 @@ def connection_payload(connection: ProviderConnection) -> dict[str, Any]:
         "capabilities": connection.capabilities,
         "created_at": connection.created_at,
     }
+
+
+def run_payload(run: Run, failures: dict[str, int] | None = None) -> dict[str, Any]:
+    """A run with its progress; ``interrupted`` when it is Running with its process gone.
+
+    ``failures`` (failed tasks by kind) is included when given.
+    """
+    payload: dict[str, Any] = {
+        "id": run.id,
+        "project": run.project_id,
+        "prompt_version": run.prompt_version_id,
+        "baseline": run.baseline,
+        "options": run.options,
+        "status": run.status,
+        "interrupted": is_interrupted(run),
+        "total": run.total,
+        "done": run.done,
+        "failed": run.failed,
+        "pending": run.total - run.done - run.failed,
+        "input_tokens": run.input_tokens,
+        "output_tokens": run.output_tokens,
+        "cost_usd": run.cost_usd,
+        "error": run.error,
+        "created_at": run.created_at,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+    }
+    if failures is not None:
+        payload["failures"] = failures
+    return payload

@@ -218,6 +218,14 @@ class PromptVersion(Timestamped, Base):
     parameters: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict, nullable=False)
 
 
+def model_version_name(prompt_name: str, version_title: str) -> str:
+    """The ``model_version`` a prompt version's predictions carry: ``"<prompt>__<version>"``.
+
+    Names never contain ``__``, so the two parts can always be told apart.
+    """
+    return f"{prompt_name}__{version_title}"
+
+
 class Run(Timestamped, Base):
     """One execution of a prompt version over a baseline of tasks, with its running totals."""
 
@@ -251,6 +259,10 @@ class Run(Timestamped, Base):
     output_tokens: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0, nullable=False)
     error: Mapped[str | None] = mapped_column(Text)
+    # Who executes the run and when it last said so: a Running run whose heartbeat is older
+    # than the lease was interrupted (its process died) and may be taken over.
+    worker: Mapped[str | None] = mapped_column(String(200))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from prelabel.services.response_cache import cache_key, cached_response, store_response
+from prelabel.engine.cache import cache_key, cached_responses, store_responses
 
 REQUEST: dict[str, Any] = {
     "base_url": "http://llm/v1",
@@ -37,9 +37,15 @@ def test_key_ignores_mapping_order_and_unset_parameters() -> None:
     assert cache_key(**reordered) == cache_key(**REQUEST)
 
 
-def test_stored_answer_is_found_and_the_first_write_wins(session: Session) -> None:
-    key = cache_key(**REQUEST)
-    assert cached_response(session, key) is None
-    store_response(session, key, {"text": '{"a": "x"}', "input_tokens": 3})
-    store_response(session, key, {"text": '{"a": "y"}', "input_tokens": 3})
-    assert cached_response(session, key) == {"text": '{"a": "x"}', "input_tokens": 3}
+def test_stored_answers_are_found_by_key_and_the_first_write_wins(session: Session) -> None:
+    key, other = cache_key(**REQUEST), cache_key(**{**REQUEST, "model": "m2"})
+    assert cached_responses(session, [key, other]) == {}
+    store_responses(session, [(key, {"text": '{"a": "x"}', "input_tokens": 3})])
+    store_responses(
+        session,
+        [(key, {"text": '{"a": "y"}', "input_tokens": 3}), (other, {"text": '{"a": "z"}'})],
+    )
+    assert cached_responses(session, [key, other, "unknown"]) == {
+        key: {"text": '{"a": "x"}', "input_tokens": 3},
+        other: {"text": '{"a": "z"}'},
+    }

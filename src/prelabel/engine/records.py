@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from prelabel.services.prompts import model_version_name, prompt_of
-from prelabel.store import Prediction, PromptVersion, Run, RunTask, Task
+from prelabel.store import Prediction, Prompt, PromptVersion, Run, RunTask, Task
 from prelabel.store.bulk import insert_rows
+from prelabel.store.models import model_version_name
 from prelabel.store.types import utcnow
 
 _predictions = Prediction.__table__
@@ -36,6 +36,7 @@ class Predicted:
     cost_usd: float | None = None
     latency_ms: float | None = None
     repairs: tuple[str, ...] = field(default_factory=tuple)
+    attempts: int = 1
 
 
 @dataclass(frozen=True)
@@ -49,41 +50,56 @@ class Failed:
     input_tokens: int | None = None
     output_tokens: int | None = None
     cost_usd: float | None = None
+    attempts: int = 1
 
 
-def record_batch(
-    session: Session, run: Run, outcomes: list[Predicted | Failed], *, attempts: int = 1
-) -> None:
-    """Write a batch of outcomes of ``run`` and add them to its totals."""
-    version = session.get(PromptVersion, run.prompt_version_id)
-    assert version is not None, "a run belongs to its version (CASCADE)"
+def record_batch(session: Session, run: Run, outcomes: list[Predicted | Failed]) -> None:
+    """Write a batch of outcomes of ``run`` and add them to its totals.
+
+    Totals are added in SQL (``done = done + n``), not read and written back, so that
+    writers of other chunks of the same run never lose each other's counts.
+    """
+    if not outcomes:
+        return
     predicted = [o for o in outcomes if isinstance(o, Predicted)]
     failed = [o for o in outcomes if isinstance(o, Failed)]
     now = utcnow()
-    _write_predictions(session, run, version, predicted, now)
-    _mark(session, run, predicted, failed, attempts, now)
-    run.done += len(predicted)
-    run.failed += len(failed)
-    run.input_tokens += sum(o.input_tokens or 0 for o in outcomes)
-    run.output_tokens += sum(o.output_tokens or 0 for o in outcomes)
-    run.cost_usd += sum(o.cost_usd or 0.0 for o in outcomes)
-    session.flush()
+    _write_predictions(session, run, predicted, now)
+    _mark(session, run, predicted, failed, now)
+    session.execute(
+        update(Run)
+        .where(Run.id == run.id)
+        .values(
+            done=Run.done + len(predicted),
+            failed=Run.failed + len(failed),
+            input_tokens=Run.input_tokens + sum(o.input_tokens or 0 for o in outcomes),
+            output_tokens=Run.output_tokens + sum(o.output_tokens or 0 for o in outcomes),
+            cost_usd=Run.cost_usd + sum(o.cost_usd or 0.0 for o in outcomes),
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(run, ["done", "failed", "input_tokens", "output_tokens", "cost_usd"])
 
 
-def _write_predictions(
-    session: Session, run: Run, version: PromptVersion, predicted: list[Predicted], now: Any
-) -> None:
+def _write_predictions(session: Session, run: Run, predicted: list[Predicted], now: Any) -> None:
     if not predicted:
         return
     existing = dict(
         session.execute(
             select(Prediction.task_id, Prediction.id).where(
-                Prediction.prompt_version_id == version.id,
+                Prediction.prompt_version_id == run.prompt_version_id,
                 Prediction.task_id.in_([o.task_id for o in predicted]),
             )
         ).all()
     )
-    name = model_version_name(prompt_of(session, version), version)
+    # Read at write time, so that a prompt or version renamed mid-run names what follows.
+    prompt_name, title = session.execute(
+        select(Prompt.name, PromptVersion.title)
+        .join(PromptVersion, PromptVersion.prompt_id == Prompt.id)
+        .where(PromptVersion.id == run.prompt_version_id)
+    ).one()
+    name = model_version_name(prompt_name, title)
 
     def row(outcome: Predicted) -> dict[str, Any]:
         return {
@@ -121,7 +137,7 @@ def _write_predictions(
             {
                 "task_id": o.task_id,
                 "project_id": run.project_id,
-                "prompt_version_id": version.id,
+                "prompt_version_id": run.prompt_version_id,
                 "created_at": now,
                 **row(o),
             }
@@ -142,31 +158,36 @@ def _mark(
     run: Run,
     predicted: list[Predicted],
     failed: list[Failed],
-    attempts: int,
     now: Any,
 ) -> None:
     """Record each task's state in the run's worklist: done, or failed with why."""
     rows = [
-        {"task": o.task_id, "state": "done", "kind": None, "message": None, "excerpt": None}
+        {
+            "task": o.task_id,
+            "state": "done",
+            "tries": o.attempts,
+            "kind": None,
+            "message": None,
+            "excerpt": None,
+        }
         for o in predicted
     ] + [
         {
             "task": o.task_id,
             "state": "failed",
+            "tries": o.attempts,
             "kind": o.kind,
             "message": o.message,
             "excerpt": o.raw_excerpt[:2000] or None,
         }
         for o in failed
     ]
-    if not rows:
-        return
     session.execute(
         update(_run_tasks)
         .where(_run_tasks.c.run_id == run.id, _run_tasks.c.task_id == bindparam("task"))
         .values(
             status=bindparam("state"),
-            attempts=_run_tasks.c.attempts + attempts,
+            attempts=_run_tasks.c.attempts + bindparam("tries"),
             failure_kind=bindparam("kind"),
             failure_message=bindparam("message"),
             raw_excerpt=bindparam("excerpt"),

@@ -7,9 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from prelabel.encryption import SecretBox
+from prelabel.engine.records import Failed, Predicted, record_batch
 from prelabel.services.connections import add_connection
 from prelabel.services.prompts import create_prompt
-from prelabel.services.run_records import Failed, Predicted, record_batch
 from prelabel.services.runs import Baseline, create_run
 from prelabel.store import Prediction, Project, PromptVersion, Run, RunTask, Task
 from tests.factories import import_json, make_project, sentiment

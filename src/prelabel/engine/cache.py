@@ -40,13 +40,25 @@ def cache_key(
     return hashlib.sha256(orjson.dumps(request, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def cached_response(session: Session, key: str) -> dict[str, Any] | None:
-    return session.scalar(select(CachedResponse.response).where(CachedResponse.key == key))
+def cached_responses(session: Session, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The stored answers among ``keys``, by key (a whole chunk of tasks in one query)."""
+    if not keys:
+        return {}
+    rows = session.execute(
+        select(CachedResponse.key, CachedResponse.response).where(CachedResponse.key.in_(keys))
+    )
+    return dict(rows.all())
 
 
-def store_response(session: Session, key: str, response: Mapping[str, Any]) -> None:
-    """Remember an answer; when two workers store the same key at once, the first one stays."""
+def store_responses(session: Session, answers: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+    """Remember answers by key; when two workers store the same key at once, the first stays."""
+    if not answers:
+        return
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(CachedResponse).values(key=key, response=dict(response), created_at=utcnow())
-    session.execute(statement.on_conflict_do_nothing(index_elements=["key"]))
+    now = utcnow()
+    rows = {
+        key: {"key": key, "response": dict(answer), "created_at": now} for key, answer in answers
+    }
+    statement = insert(CachedResponse).on_conflict_do_nothing(index_elements=["key"])
+    session.execute(statement, list(rows.values()))

@@ -1,0 +1,345 @@
+"""``prelabel run ...``: run prompt versions over tasks, follow them, stop and resume them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from prelabel.cli.context import JsonOption, console, print_json, settings_of, unit_of_work
+from prelabel.engine.executor import RunProgress
+from prelabel.engine.job import RunOptions
+from prelabel.services.projects import find_project
+from prelabel.services.prompts import get_version
+from prelabel.services.run_estimates import estimate_run
+from prelabel.services.run_execution import Runtime, execute_run, start_run
+from prelabel.services.runs import (
+    Baseline,
+    cancel_run,
+    failed_tasks,
+    failure_summary,
+    get_run,
+    list_runs,
+    resume_run,
+    retry_failed,
+)
+from prelabel.services.serialization import run_payload
+from prelabel.store import Run, Store
+
+app = typer.Typer(help="Run prompt versions over tasks; follow, cancel and resume runs.")
+
+RunArgument = Annotated[int, typer.Argument(help="Run id.")]
+VersionArgument = Annotated[int, typer.Argument(help="Prompt version id.")]
+BaselineOption = Annotated[
+    str,
+    typer.Option(help="Tasks to run on: all, ground-truth, missing, sample:N[:SEED], ids:1,2,3."),
+]
+ConcurrencyOption = Annotated[
+    int | None, typer.Option(help="Most requests in flight at once [default: 16].")
+]
+RpmOption = Annotated[int | None, typer.Option("--rpm", help="Most requests per minute.")]
+TpmOption = Annotated[int | None, typer.Option("--tpm", help="Most tokens per minute.")]
+BudgetOption = Annotated[
+    float | None, typer.Option("--budget", help="Stop before spending more than this (USD).")
+]
+TimeoutOption = Annotated[
+    float | None, typer.Option(help="Seconds to wait for each answer [default: 60].")
+]
+AttemptsOption = Annotated[
+    int | None, typer.Option(help="Tries per task, the first included [default: 5].")
+]
+
+
+@app.command("start")
+def start(
+    ctx: typer.Context,
+    version: VersionArgument,
+    baseline: BaselineOption = "all",
+    concurrency: ConcurrencyOption = None,
+    rpm: RpmOption = None,
+    tpm: TpmOption = None,
+    budget: BudgetOption = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Ask the model again even for a request seen before.")
+    ] = False,
+    timeout: TimeoutOption = None,
+    max_attempts: AttemptsOption = None,
+    json: JsonOption = False,
+):
+    """Run a prompt version on a baseline of tasks, here, until it ends."""
+    runtime = Runtime.from_settings(settings_of(ctx))
+    changes = _changes(concurrency, rpm, tpm, budget, timeout, max_attempts)
+    options = RunOptions().replace(**changes, cache=False if no_cache else None)
+    with unit_of_work(ctx) as session:
+        run = start_run(
+            session, runtime, get_version(session, version), Baseline.parse(baseline), options
+        )
+    _execute(ctx, runtime, run.id, json)
+
+
+@app.command("resume")
+def resume(
+    ctx: typer.Context,
+    run: RunArgument,
+    concurrency: ConcurrencyOption = None,
+    rpm: RpmOption = None,
+    tpm: TpmOption = None,
+    budget: BudgetOption = None,
+    timeout: TimeoutOption = None,
+    max_attempts: AttemptsOption = None,
+    json: JsonOption = False,
+):
+    """Continue a canceled, failed or interrupted run with its pending tasks."""
+    runtime = Runtime.from_settings(settings_of(ctx))
+    changes = _changes(concurrency, rpm, tpm, budget, timeout, max_attempts)
+    with unit_of_work(ctx) as session:
+        target = get_run(session, run)
+        resume_run(session, target, _options(target, changes))
+    _execute(ctx, runtime, run, json)
+
+
+@app.command("retry-failed")
+def retry_failed_(
+    ctx: typer.Context,
+    run: RunArgument,
+    concurrency: ConcurrencyOption = None,
+    rpm: RpmOption = None,
+    tpm: TpmOption = None,
+    budget: BudgetOption = None,
+    timeout: TimeoutOption = None,
+    max_attempts: AttemptsOption = None,
+    json: JsonOption = False,
+):
+    """Run a finished run's failed tasks again."""
+    runtime = Runtime.from_settings(settings_of(ctx))
+    changes = _changes(concurrency, rpm, tpm, budget, timeout, max_attempts)
+    with unit_of_work(ctx) as session:
+        target = get_run(session, run)
+        retry_failed(session, target, _options(target, changes))
+    _execute(ctx, runtime, run, json)
+
+
+@app.command("cancel")
+def cancel(ctx: typer.Context, run: RunArgument, json: JsonOption = False):
+    """Stop a run; what is done stays done, and it can be resumed later."""
+    with unit_of_work(ctx) as session:
+        payload = run_payload(cancel_run(session, get_run(session, run)))
+    if json:
+        print_json(payload)
+    else:
+        console().print(f"Canceled run {run}: {payload['done']} of {payload['total']} done.")
+
+
+@app.command("status")
+def status(ctx: typer.Context, run: RunArgument, json: JsonOption = False):
+    """Show a run's progress, cost and failures."""
+    with unit_of_work(ctx) as session:
+        target = get_run(session, run)
+        payload = run_payload(target, failure_summary(session, target))
+    if json:
+        print_json(payload)
+        return
+    _print_status(payload)
+
+
+@app.command("failures")
+def failures(
+    ctx: typer.Context,
+    run: RunArgument,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="Most failures to list.")] = 100,
+    json: JsonOption = False,
+):
+    """List a run's failed tasks: kind, attempts, message and the raw answer's start."""
+    with unit_of_work(ctx) as session:
+        rows = [
+            {
+                "task": item.task_id,
+                "kind": item.failure_kind,
+                "attempts": item.attempts,
+                "message": item.failure_message,
+                "raw_excerpt": item.raw_excerpt,
+            }
+            for item in failed_tasks(session, get_run(session, run), limit=limit)
+        ]
+    if json:
+        print_json(rows)
+        return
+    table = Table("task", "kind", "attempts", "message", "raw answer")
+    for row in rows:
+        table.add_row(
+            str(row["task"]),
+            row["kind"] or "",
+            str(row["attempts"]),
+            row["message"] or "",
+            (row["raw_excerpt"] or "")[:60],
+        )
+    console().print(table)
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    project: Annotated[str, typer.Argument(help="Project id or exact title.")],
+    json: JsonOption = False,
+):
+    """List a project's runs, newest first."""
+    with unit_of_work(ctx) as session:
+        payloads = [run_payload(r) for r in list_runs(session, find_project(session, project))]
+    if json:
+        print_json(payloads)
+        return
+    table = Table("run", "version", "status", "done", "failed", "total", "cost (USD)", "started")
+    for p in payloads:
+        started = p["started_at"].strftime("%Y-%m-%d %H:%M") if p["started_at"] else ""
+        table.add_row(
+            str(p["id"]),
+            str(p["prompt_version"]),
+            _status_text(p),
+            str(p["done"]),
+            str(p["failed"]),
+            str(p["total"]),
+            f"{p['cost_usd']:.4f}",
+            started,
+        )
+    console().print(table)
+
+
+@app.command("estimate")
+def estimate(
+    ctx: typer.Context,
+    version: VersionArgument,
+    baseline: BaselineOption = "all",
+    json: JsonOption = False,
+):
+    """Project the tokens and cost of a run before starting it."""
+    runtime = Runtime.from_settings(settings_of(ctx))
+    with unit_of_work(ctx) as session:
+        result = estimate_run(
+            session, runtime, get_version(session, version), Baseline.parse(baseline)
+        ).as_json()
+    if json:
+        print_json(result)
+        return
+    table = Table("", "low", "expected", "high", title=f"{result['tasks']:,} tasks")
+    for name in ("input_tokens", "output_tokens"):
+        spread = result[name]
+        table.add_row(name.replace("_", " "), *(f"{spread[k]:,}" for k in _SPREAD))
+    if result["cost_usd"] is None:
+        table.add_row("cost (USD)", "unknown: the model has no price", "", "")
+    else:
+        table.add_row("cost (USD)", *(f"{result['cost_usd'][k]:.4f}" for k in _SPREAD))
+    out = console()
+    out.print(table)
+    out.print(f"Output tokens from the {result['output_basis']}.")
+    if result["unrenderable"]:
+        out.print(f"{result['unrenderable']} task(s) lack a template variable and would fail.")
+
+
+_SPREAD = ("low", "expected", "high")
+
+
+def _execute(ctx: typer.Context, runtime: Runtime, run_id: int, json: bool) -> None:
+    """Execute the run with a progress bar on stderr; print how it ended."""
+    store = Store.open(settings_of(ctx))
+    try:
+        with _progress_bar(json) as progress:
+            bar = progress.add_task(f"run {run_id}", total=None, failed=0, cost=0.0)
+
+            def show(state: RunProgress) -> None:
+                progress.update(
+                    bar,
+                    total=state.total,
+                    completed=state.done + state.failed,
+                    failed=state.failed,
+                    cost=state.cost_usd,
+                )
+
+            try:
+                ended = execute_run(store, runtime, run_id, on_progress=show)
+            except KeyboardInterrupt:
+                console(stderr=True).print(
+                    f"Interrupted: run {run_id} is canceled; `prelabel run resume {run_id}` "
+                    "goes on where it stopped."
+                )
+                raise typer.Exit(130) from None
+        with store.session() as session:
+            payload = run_payload(ended, failure_summary(session, get_run(session, run_id)))
+    finally:
+        store.close()
+    if json:
+        print_json(payload)
+    else:
+        _print_status(payload)
+    if ended.status == "Failed":
+        raise typer.Exit(1)
+
+
+def _progress_bar(json: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[failed]} failed"),
+        TextColumn("${task.fields[cost]:.4f}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console(stderr=True),
+        transient=json,
+    )
+
+
+def _print_status(payload: dict[str, Any]) -> None:
+    out = console()
+    out.print(
+        f"Run {payload['id']} (prompt version {payload['prompt_version']}): "
+        f"{_status_text(payload)}. {payload['done']} done, {payload['failed']} failed, "
+        f"{payload['pending']} pending of {payload['total']}."
+    )
+    out.print(
+        f"Tokens: {payload['input_tokens']:,} in, {payload['output_tokens']:,} out. "
+        f"Cost: ${payload['cost_usd']:.4f}."
+    )
+    if payload["error"]:
+        out.print(f"Why it stopped: {payload['error']}", markup=False)
+    for kind, count in payload.get("failures", {}).items():
+        out.print(f"  {count} failed: {kind}")
+
+
+def _status_text(payload: dict[str, Any]) -> str:
+    return f"{payload['status']} (interrupted)" if payload["interrupted"] else payload["status"]
+
+
+def _changes(
+    concurrency: int | None,
+    rpm: int | None,
+    tpm: int | None,
+    budget: float | None,
+    timeout: float | None,
+    max_attempts: int | None,
+) -> dict[str, Any]:
+    return {
+        "concurrency": concurrency,
+        "rpm": rpm,
+        "tpm": tpm,
+        "budget_usd": budget,
+        "timeout": timeout,
+        "max_attempts": max_attempts,
+    }
+
+
+def _options(run: Run, changes: dict[str, Any]) -> RunOptions | None:
+    """The run's options with the given changes, or ``None`` when nothing changes."""
+    if all(value is None for value in changes.values()):
+        return None
+    return RunOptions.from_json(run.options).replace(**changes)

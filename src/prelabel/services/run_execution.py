@@ -1,0 +1,168 @@
+"""Starting and executing runs in this process: the in-process job backend.
+
+``start_run`` checks everything that would make every call fail (a connection that cannot run,
+a key that is not set, a budget on a model without a price) before a run exists, so a run that
+is created can execute. ``execute_run`` claims the run and drives the engine until the run
+ends; the CLI calls it in the foreground, and calling it again on a run whose process died
+resumes it where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from prelabel.encryption import SecretBox, open_secret_box
+from prelabel.engine.executor import RunProgress
+from prelabel.engine.executor import execute_run as execute_on_engine
+from prelabel.engine.job import RunJob, RunOptions
+from prelabel.engine.worklist import claim_run, worker_is_gone, worker_name
+from prelabel.errors import ConflictError, ValidationError
+from prelabel.prompting.instructions import system_message
+from prelabel.prompting.template import parse_template
+from prelabel.providers.base import Provider
+from prelabel.providers.factory import check_runnable, open_provider
+from prelabel.providers.prices import Price, PriceTable
+from prelabel.services.connections import connection_api_key
+from prelabel.services.projects import project_config
+from prelabel.services.prompts import prompt_of
+from prelabel.services.runs import Baseline, create_run
+from prelabel.settings import Settings
+from prelabel.store import Project, PromptVersion, ProviderConnection, Run, Store, get_or_raise
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What executing runs needs beyond the database: the key box and the price table."""
+
+    box: SecretBox
+    prices: PriceTable
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Runtime:
+        return cls(open_secret_box(settings), PriceTable.load(settings.prices_file))
+
+
+def start_run(
+    session: Session,
+    runtime: Runtime,
+    version: PromptVersion,
+    baseline: Baseline,
+    options: RunOptions,
+    *,
+    created_by: int | None = None,
+) -> Run:
+    """A Pending run of ``version`` that can execute: its provider and its budget are checked."""
+    connection = get_or_raise(session, ProviderConnection, version.connection_id)
+    _check_runnable(connection, runtime.box)
+    _check_budget(options, version, connection, runtime.prices)
+    return create_run(session, version, baseline, options=options, created_by=created_by)
+
+
+def execute_run(
+    store: Store,
+    runtime: Runtime,
+    run_id: int,
+    *,
+    on_progress: Callable[[RunProgress], None] | None = None,
+) -> Run:
+    """Execute run ``run_id`` here until it ends; returns the run as it ended.
+
+    The run must be Pending, or Running with its executor gone (its process died).
+    """
+    worker = worker_name()
+    with store.session() as session:
+        run = get_or_raise(session, Run, run_id)
+        version = get_or_raise(session, PromptVersion, run.prompt_version_id)
+        job = build_job(
+            session, version, runtime, run_id=run.id, options=RunOptions.from_json(run.options)
+        )
+        connection = get_or_raise(session, ProviderConnection, version.connection_id)
+        api_key = connection_api_key(connection, runtime.box)
+        provider_kind, base_url, capabilities = (
+            connection.kind,
+            connection.base_url,
+            dict(connection.capabilities),
+        )
+        replacing = run.worker if run.status == "Running" and worker_is_gone(run.worker) else None
+        if not claim_run(session, run.id, worker, replacing=replacing):
+            raise ConflictError(_unclaimable(run))
+    provider = open_provider(
+        provider_kind, base_url=base_url, api_key=api_key, capabilities=capabilities
+    )
+    asyncio.run(_execute(job, store, provider, worker, on_progress))
+    with store.session() as session:
+        return get_or_raise(session, Run, run_id)
+
+
+async def _execute(
+    job: RunJob,
+    store: Store,
+    provider: Provider,
+    worker: str,
+    on_progress: Callable[[RunProgress], None] | None,
+) -> None:
+    try:
+        await execute_on_engine(job, store, provider, worker=worker, on_progress=on_progress)
+    finally:
+        await provider.aclose()
+
+
+def build_job(
+    session: Session,
+    version: PromptVersion,
+    runtime: Runtime,
+    *,
+    run_id: int = 0,
+    options: RunOptions | None = None,
+) -> RunJob:
+    """The job of running ``version`` as it is now: config, template, schema, model, price."""
+    project = get_or_raise(session, Project, prompt_of(session, version).project_id)
+    connection = get_or_raise(session, ProviderConnection, version.connection_id)
+    config = project_config(project)
+    return RunJob(
+        run_id=run_id,
+        config=config,
+        template=parse_template(version.template),
+        system=system_message(config),
+        model=version.model,
+        parameters=dict(version.parameters),
+        schema=config.answer_schema(),
+        base_url=connection.base_url,
+        price=_price(runtime.prices, version, connection),
+        options=options or RunOptions(),
+    )
+
+
+def _price(
+    prices: PriceTable, version: PromptVersion, connection: ProviderConnection
+) -> Price | None:
+    return prices.price_for("local" if connection.kind == "local" else version.model)
+
+
+def _check_runnable(connection: ProviderConnection, box: SecretBox) -> None:
+    """Fail now, not on every task, when the connection cannot be called: a kind that cannot
+    run prompts, or a key read from an environment variable that is not set."""
+    check_runnable(connection.kind)
+    connection_api_key(connection, box)
+
+
+def _check_budget(
+    options: RunOptions, version: PromptVersion, connection: ProviderConnection, prices: PriceTable
+) -> None:
+    if options.budget_usd is not None and _price(prices, version, connection) is None:
+        raise ValidationError(
+            f"budget: model {version.model!r} has no price, so its cost cannot be counted; "
+            "add it to a price file named by PRELABEL_PRICES_FILE, or run without a budget"
+        )
+
+
+def _unclaimable(run: Run) -> str:
+    if run.status == "Running":
+        return f"run {run.id} is already running (worker {run.worker})"
+    if run.status == "Completed":
+        return f"run {run.id} is Completed; nothing is left to execute"
+    return f"run {run.id} is {run.status}; resume it first"
