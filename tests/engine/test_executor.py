@@ -13,10 +13,12 @@ from sqlalchemy import select
 
 from prelabel.engine.job import RunOptions
 from prelabel.errors import ConflictError
-from prelabel.services.run_execution import execute_run
-from prelabel.services.runs import cancel_run, resume_run, retry_failed
-from prelabel.store import Prediction, Run, RunTask, Store
-from tests.engine.conftest import RUNTIME, Factory, predictions_per_task, states
+from prelabel.services.connections import add_connection
+from prelabel.services.prompts import create_prompt
+from prelabel.services.run_execution import execute_run, start_run
+from prelabel.services.runs import Baseline, cancel_run, resume_run, retry_failed
+from prelabel.store import Prediction, Project, Run, RunTask, Store
+from tests.engine.conftest import BOX, RUNTIME, Factory, predictions_per_task, states
 from tests.fakes.llm_server import FakeLLMServer, Fault, request_schema
 
 
@@ -285,3 +287,29 @@ def test_a_running_run_cannot_be_executed_twice(store: Store, run_version: Facto
     run = run_version("ids:1")
     with pytest.raises(ConflictError, match="Completed"):
         execute_run(store, RUNTIME, run.id)
+
+
+def test_an_anthropic_connection_runs_through_tool_use(
+    store: Store, project: Project, fake_llm: FakeLLMServer
+) -> None:
+    with store.session() as session:
+        connection = add_connection(
+            session,
+            BOX,
+            name="claude",
+            kind="anthropic",
+            base_url=fake_llm.anthropic_base_url,
+            api_key="sk-ant-test",
+            default_model="claude-test",
+        )
+        version = create_prompt(
+            session, project, name="c", template="Review: {text}", connection=connection
+        )[1]
+        run = start_run(session, RUNTIME, version, Baseline.parse("sample:5"), RunOptions())
+    ended = execute_run(store, RUNTIME, run.id)
+
+    assert (ended.status, ended.done) == ("Completed", 5)
+    assert all(body.get("tool_choice") for body in fake_llm.requests)
+    with store.session() as session:
+        names = set(session.scalars(select(Prediction.model_version)))
+    assert names == {"c__v1"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -15,6 +16,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from prelabel.cli.context import JsonOption, console, print_json, settings_of, unit_of_work
 from prelabel.engine.executor import RunProgress
@@ -100,12 +102,8 @@ def resume(
     json: JsonOption = False,
 ):
     """Continue a canceled, failed or interrupted run with its pending tasks."""
-    runtime = Runtime.from_settings(settings_of(ctx))
     changes = _changes(concurrency, rpm, tpm, budget, timeout, max_attempts)
-    with unit_of_work(ctx) as session:
-        target = get_run(session, run)
-        resume_run(session, target, _options(target, changes))
-    _execute(ctx, runtime, run, json)
+    _reactivate_and_execute(ctx, run, resume_run, changes, json)
 
 
 @app.command("retry-failed")
@@ -121,12 +119,8 @@ def retry_failed_(
     json: JsonOption = False,
 ):
     """Run a finished run's failed tasks again."""
-    runtime = Runtime.from_settings(settings_of(ctx))
     changes = _changes(concurrency, rpm, tpm, budget, timeout, max_attempts)
-    with unit_of_work(ctx) as session:
-        target = get_run(session, run)
-        retry_failed(session, target, _options(target, changes))
-    _execute(ctx, runtime, run, json)
+    _reactivate_and_execute(ctx, run, retry_failed, changes, json)
 
 
 @app.command("cancel")
@@ -246,6 +240,21 @@ def estimate(
 
 
 _SPREAD = ("low", "expected", "high")
+
+
+def _reactivate_and_execute(
+    ctx: typer.Context,
+    run_id: int,
+    reactivate: Callable[[Session, Run, RunOptions | None], Run],
+    changes: dict[str, Any],
+    json: bool,
+) -> None:
+    """Make the run ready again (resume, retry-failed) with any option changes; execute it."""
+    runtime = Runtime.from_settings(settings_of(ctx))
+    with unit_of_work(ctx) as session:
+        target = get_run(session, run_id)
+        reactivate(session, target, _options(target, changes))
+    _execute(ctx, runtime, run_id, json)
 
 
 def _execute(ctx: typer.Context, runtime: Runtime, run_id: int, json: bool) -> None:
