@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from prelabel.encryption import open_secret_box
 from prelabel.services.connections import add_connection
 from prelabel.services.prompts import create_prompt
-from prelabel.services.serialization import run_payload
+from prelabel.services.runs import describe_run
 from prelabel.settings import Settings
 from prelabel.store import Prediction, Run, RunTask, Store, Task
 from tests.engine.conftest import predictions_per_task, reviews
@@ -123,7 +123,8 @@ def test_a_run_killed_at_random_points_resumes_without_losing_or_redoing_a_task(
             now = _check_invariants(session, version_id)
             run = session.scalars(select(Run)).first()
             if run is not None and run.status == "Running":
-                assert run_payload(run)["interrupted"], "status shows the run lost its process"
+                shown = describe_run(session, run)
+                assert shown["interrupted"], "status shows the run lost its process"
         assert {task: now[task] for task in kept} == kept, "a done task is never redone"
         kept = now
 

@@ -214,6 +214,7 @@ class FakeLLMServer:
         self._in_flight = 0
         self._lock = threading.Lock()
         self._script: list[Fault] = []
+        self._generation = 0
         self._random: tuple[float, list[Fault], random.Random] | None = None
         self._ids = itertools.count(1)
         self._port = 0
@@ -309,6 +310,7 @@ class FakeLLMServer:
     def reset(self) -> None:
         """Clear script, random faults, records and errors; restore the constructor's settings."""
         with self._lock:
+            self._generation += 1
             self._script.clear()
             self._random = None
             self.requests.clear()
@@ -395,6 +397,7 @@ class FakeLLMServer:
         dialect = "anthropic" if api == "anthropic" else "openai"
         assert self._wake is not None
         wake = self._wake  # taken on arrival, so a release() from now on frees this request
+        generation = self._generation
         self._in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self._in_flight)
         try:
@@ -411,6 +414,10 @@ class FakeLLMServer:
                 self.requests.append(body)
             if self.latency:
                 await _pause(wake, self.latency)
+            if generation != self._generation:
+                # Arrived before a reset(): its test is over, and it must not take a fault
+                # scripted by the next one.
+                return Response(status_code=499)
             if not (request.headers.get("authorization") or request.headers.get("x-api-key")):
                 return _error(dialect, 401, "No API key provided.")
             missing = [field for field in _REQUIRED_FIELDS[api] if field not in body]

@@ -479,3 +479,22 @@ def test_models_are_listed_in_each_dialect(fake_llm: FakeLLMServer) -> None:
 
     assert "fake-chat" in openai_models
     assert "fake-claude" in anthropic_models
+
+
+def test_a_request_held_over_a_reset_leaves_the_next_test_faults_alone(
+    fake_llm: FakeLLMServer,
+) -> None:
+    fake_llm.latency = 60  # released by the reset below
+
+    async def straddle() -> tuple[Any, Any]:
+        held = asyncio.ensure_future(ask_openai(fake_llm))
+        await until(lambda: fake_llm.request_count == 1)
+        fake_llm.reset()
+        fake_llm.script(Fault("refusal"))
+        stale = await asyncio.gather(held, return_exceptions=True)
+        return stale[0], await ask_openai(fake_llm)
+
+    stale, fresh = asyncio.run(straddle())
+
+    assert isinstance(stale, openai.APIStatusError) and stale.status_code == 499
+    assert fresh.choices[0].message.refusal, "the scripted fault went to the new request"

@@ -44,7 +44,9 @@ def create(
     project: Annotated[str, typer.Argument(help="Project id or exact title.")],
     name: Annotated[str, typer.Option(help="Prompt name, unique in the project.")],
     template: Annotated[str, typer.Option(help="Template text, or @FILE to read it from a file.")],
-    provider: Annotated[str, typer.Option(help="Provider connection name.")],
+    provider: Annotated[
+        str, typer.Option(help="Provider connection name (the bundled model: local).")
+    ] = "local",
     model: ModelOption = None,
     title: Annotated[str, typer.Option(help="Title of the first version.")] = "v1",
     description: Annotated[str, typer.Option(help="What the prompt is for.")] = "",

@@ -28,14 +28,13 @@ from prelabel.services.run_execution import Runtime, execute_run, start_run
 from prelabel.services.runs import (
     Baseline,
     cancel_run,
+    describe_run,
     failed_tasks,
-    failure_summary,
     get_run,
     list_runs,
     resume_run,
     retry_failed,
 )
-from prelabel.services.serialization import run_payload
 from prelabel.store import Run, Store
 
 app = typer.Typer(help="Run prompt versions over tasks; follow, cancel and resume runs.")
@@ -127,7 +126,7 @@ def retry_failed_(
 def cancel(ctx: typer.Context, run: RunArgument, json: JsonOption = False):
     """Stop a run; what is done stays done, and it can be resumed later."""
     with unit_of_work(ctx) as session:
-        payload = run_payload(cancel_run(session, get_run(session, run)))
+        payload = describe_run(session, cancel_run(session, get_run(session, run)))
     if json:
         print_json(payload)
     else:
@@ -139,7 +138,7 @@ def status(ctx: typer.Context, run: RunArgument, json: JsonOption = False):
     """Show a run's progress, cost and failures."""
     with unit_of_work(ctx) as session:
         target = get_run(session, run)
-        payload = run_payload(target, failure_summary(session, target))
+        payload = describe_run(session, target, failures=True)
     if json:
         print_json(payload)
         return
@@ -188,7 +187,8 @@ def list_(
 ):
     """List a project's runs, newest first."""
     with unit_of_work(ctx) as session:
-        payloads = [run_payload(r) for r in list_runs(session, find_project(session, project))]
+        runs = list_runs(session, find_project(session, project))
+        payloads = [describe_run(session, r) for r in runs]
     if json:
         print_json(payloads)
         return
@@ -257,11 +257,14 @@ def _reactivate_and_execute(
     _execute(ctx, runtime, run_id, json)
 
 
-def _execute(ctx: typer.Context, runtime: Runtime, run_id: int, json: bool) -> None:
-    """Execute the run with a progress bar on stderr; print how it ended."""
+def execute_with_progress(
+    ctx: typer.Context, runtime: Runtime, run_id: int, *, transient: bool = False
+) -> dict[str, Any]:
+    """Execute the run here with a progress bar on stderr; returns the ended run's payload
+    with its failures. Ctrl-C cancels the run (resumable) and exits with status 130."""
     store = Store.open(settings_of(ctx))
     try:
-        with _progress_bar(json) as progress:
+        with _progress_bar(transient) as progress:
             bar = progress.add_task(f"run {run_id}", total=None, failed=0, cost=0.0)
 
             def show(state: RunProgress) -> None:
@@ -274,7 +277,7 @@ def _execute(ctx: typer.Context, runtime: Runtime, run_id: int, json: bool) -> N
                 )
 
             try:
-                ended = execute_run(store, runtime, run_id, on_progress=show)
+                execute_run(store, runtime, run_id, on_progress=show)
             except KeyboardInterrupt:
                 console(stderr=True).print(
                     f"Interrupted: run {run_id} is canceled; `prelabel run resume {run_id}` "
@@ -282,18 +285,23 @@ def _execute(ctx: typer.Context, runtime: Runtime, run_id: int, json: bool) -> N
                 )
                 raise typer.Exit(130) from None
         with store.session() as session:
-            payload = run_payload(ended, failure_summary(session, get_run(session, run_id)))
+            return describe_run(session, get_run(session, run_id), failures=True)
     finally:
         store.close()
+
+
+def _execute(ctx: typer.Context, runtime: Runtime, run_id: int, json: bool) -> None:
+    """Execute the run with a progress bar; print how it ended; exit 1 if it failed."""
+    payload = execute_with_progress(ctx, runtime, run_id, transient=json)
     if json:
         print_json(payload)
     else:
         _print_status(payload)
-    if ended.status == "Failed":
+    if payload["status"] == "Failed":
         raise typer.Exit(1)
 
 
-def _progress_bar(json: bool) -> Progress:
+def _progress_bar(transient: bool) -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -304,7 +312,7 @@ def _progress_bar(json: bool) -> Progress:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=console(stderr=True),
-        transient=json,
+        transient=transient,
     )
 
 

@@ -16,8 +16,13 @@ from prelabel.cli.context import (
     settings_of,
     unit_of_work,
 )
-from prelabel.services.demo import load_demo_project
+from prelabel.cli.runs import execute_with_progress
+from prelabel.engine.job import RunOptions
+from prelabel.services.connections import ensure_local_connection
+from prelabel.services.demo import demo_prompt_version, load_demo_project
 from prelabel.services.projects import project_config, summarize_project
+from prelabel.services.run_execution import Runtime, start_run
+from prelabel.services.runs import Baseline
 from prelabel.services.serialization import project_payload, user_payload
 from prelabel.services.tasks import list_tasks
 from prelabel.services.users import create_first_admin, first_admin
@@ -35,6 +40,7 @@ def init(ctx: typer.Context, email: EmailOption = DEFAULT_ADMIN_EMAIL, json: Jso
     """Create (or upgrade) the database and the first admin user; print their API token once."""
     with unit_of_work(ctx, create=True) as session:
         issued = create_first_admin(session, email=email)
+        ensure_local_connection(session)
         user = issued.token.user_id if issued else None
         report = {
             "database": _safe_url(settings_of(ctx).resolved_database_url),
@@ -55,18 +61,24 @@ def init(ctx: typer.Context, email: EmailOption = DEFAULT_ADMIN_EMAIL, json: Jso
 
 
 def demo(ctx: typer.Context, json: JsonOption = False):
-    """Initialise if needed, load the bundled demo project, and show what it holds."""
+    """Load the bundled demo project and pre-label it offline with the bundled local model."""
+    runtime = Runtime.from_settings(settings_of(ctx))
     with unit_of_work(ctx, create=True) as session:
         issued = create_first_admin(session, email=DEFAULT_ADMIN_EMAIL)
         project = load_demo_project(session, first_admin(session))
+        version = demo_prompt_version(session, project)
+        run = start_run(session, runtime, version, Baseline.parse("all"), RunOptions())
+    ended = execute_with_progress(ctx, runtime, run.id, transient=True)
+    with unit_of_work(ctx) as session:
         summary = summarize_project(session, project)
-        sample = list_tasks(session, project, page=1, page_size=5).tasks
+        sample = list_tasks(session, project, page=1, page_size=8).tasks
         controls = project_config(project).controls
     if json:
         print_json(
             {
                 "project": project_payload(project),
                 "summary": summary.__dict__,
+                "run": ended,
                 "token": issued.key if issued else None,
             }
         )
@@ -83,15 +95,27 @@ def demo(ctx: typer.Context, json: JsonOption = False):
         f"({summary.ground_truth_tasks} tasks with ground truth), "
         f"{summary.predictions} predictions"
     )
-    table = Table("id", "text", "ground truth")
+    out.print(
+        f"Run {ended['id']} of the local model: {ended['status']}, {ended['done']} predicted, "
+        f"{ended['failed']} failed. See `prelabel run status {ended['id']}`."
+    )
+    table = Table("id", "text", "ground truth", "prediction", "score")
     for task in sample:
-        answers = [
-            ", ".join(region["value"].get("choices", []))
-            for annotation in task["annotations"]
-            for region in annotation["result"]
-        ]
-        table.add_row(str(task["id"]), preview(task["data"].get("text", "")), " | ".join(answers))
+        truth = [_choices(a["result"]) for a in task["annotations"] if a["ground_truth"]]
+        ours = [p for p in task["predictions"] if p["model_version"] == ended["model_version"]]
+        table.add_row(
+            str(task["id"]),
+            preview(task["data"].get("text", ""), 50),
+            truth[0] if truth else "",
+            _choices(ours[0]["result"]) if ours else "",
+            f"{ours[0]['score']:.2f}" if ours and ours[0]["score"] is not None else "",
+        )
     out.print(table)
+
+
+def _choices(result: list[dict]) -> str:
+    """``Positive | Price, Quality``: each region's choices, region by region."""
+    return " | ".join(", ".join(region["value"].get("choices", [])) for region in result)
 
 
 def _safe_url(url: str) -> str:

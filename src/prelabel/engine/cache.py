@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from prelabel.store import CachedResponse
+from prelabel.store import Base, CachedEmbedding, CachedResponse, Store
 from prelabel.store.types import utcnow
 
 
@@ -52,13 +52,43 @@ def cached_responses(session: Session, keys: Sequence[str]) -> dict[str, dict[st
 
 def store_responses(session: Session, answers: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
     """Remember answers by key; when two workers store the same key at once, the first stays."""
-    if not answers:
-        return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     now = utcnow()
     rows = {
         key: {"key": key, "response": dict(answer), "created_at": now} for key, answer in answers
     }
-    statement = insert(CachedResponse).on_conflict_do_nothing(index_elements=["key"])
-    session.execute(statement, list(rows.values()))
+    _insert_new(session, CachedResponse, list(rows.values()))
+
+
+def _insert_new(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows``, skipping keys already stored: caches are written by many workers."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert(model).on_conflict_do_nothing(index_elements=["key"]), rows)
+
+
+class StoreEmbeddingCache:
+    """The local provider's embedding cache, kept in the store; each call is its own unit
+    of work, since the provider embeds from a worker thread."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        with self._store.session() as session:
+            for start in range(0, len(keys), 1000):
+                rows = session.execute(
+                    select(CachedEmbedding.key, CachedEmbedding.vector).where(
+                        CachedEmbedding.key.in_(keys[start : start + 1000])
+                    )
+                )
+                found.update(dict(rows.all()))
+        return found
+
+    def put_many(self, items: Sequence[tuple[str, bytes]]) -> None:
+        now = utcnow()
+        rows = {key: {"key": key, "vector": vector, "created_at": now} for key, vector in items}
+        with self._store.session() as session:
+            _insert_new(session, CachedEmbedding, list(rows.values()))

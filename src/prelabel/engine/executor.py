@@ -153,6 +153,7 @@ class _Execution:
         self.spent = 0.0
         self.reserved = 0.0
         self.tasks: list[asyncio.Task[None]] = []
+        self._caching = job.options.cache and job.cache_answers
 
     # The three parts: reader, workers, writer
 
@@ -326,6 +327,7 @@ class _Execution:
         return Predicted(
             task.task_id,
             read.result,
+            score=response.score,
             latency_ms=latency_ms,
             repairs=tuple(read.repairs),
             **spent,
@@ -367,7 +369,7 @@ class _Execution:
         with self.store.session() as session:
             tasks = pending_tasks(session, self.job.run_id, after=after, limit=self.chunk_size)
             items = [self._item(task) for task in tasks]
-            if self.job.options.cache:
+            if self._caching:
                 found = cached_responses(session, [i.key for i in items if i.key is not None])
                 items = [replace(i, cached=found.get(i.key or "")) for i in items]
         return items
@@ -377,7 +379,7 @@ class _Execution:
             messages = self.job.messages(task.data)
         except TemplateError as error:
             return _Item(task, None, None, 0, invalid=error.message)
-        request = self.job.request(messages)
+        request = self.job.request(messages, task.task_id)
         tokens = (
             estimate_tokens(messages.system)
             + estimate_tokens(messages.user)
@@ -392,7 +394,7 @@ class _Execution:
                 messages=request.messages,
                 schema=self.job.schema,
             )
-            if self.job.options.cache
+            if self._caching
             else None
         )
         return _Item(task, request, key, tokens)
@@ -467,6 +469,7 @@ def _cached_form(response: ChatResponse, latency_ms: float | None) -> dict[str, 
         "mode": response.mode,
         "model": response.model,
         "latency_ms": latency_ms,
+        "score": response.score,
     }
 
 
@@ -479,4 +482,5 @@ def _response_of(cached: dict[str, Any]) -> ChatResponse:
         mode=cached.get("mode", "text"),
         model=cached.get("model", ""),
         rate_limits=None,
+        score=cached.get("score"),
     )

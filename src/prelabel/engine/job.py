@@ -95,16 +95,20 @@ class RunJob:
     base_url: str | None
     price: Price | None
     options: RunOptions = field(default_factory=RunOptions)
+    cache_answers: bool = True
+    """False for providers whose answers depend on more than the request (the local one
+    learns from the project's ground truth), so an identical request may deserve a new answer."""
 
     def messages(self, data: Mapping[str, Any]) -> Messages:
         """The messages for one task; TemplateError when its data lacks a variable."""
         return Messages(system=self.system, user=render_template(self.template, data))
 
-    def request(self, messages: Messages) -> ChatRequest:
+    def request(self, messages: Messages, task_id: int | None = None) -> ChatRequest:
         return ChatRequest(
             messages=tuple(messages.as_openai()),
             model=self.model,
             schema=self.schema,
+            task_id=task_id,
             **{name: self.parameters.get(name) for name in _SAMPLING},
         )
 

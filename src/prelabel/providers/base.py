@@ -15,7 +15,7 @@ from typing import Any, Literal, Protocol
 from prelabel.errors import ProviderRateLimited
 
 StructuredMode = Literal["json_schema", "json_object", "text"]
-ResponseMode = Literal["json_schema", "json_object", "text", "tool"]
+ResponseMode = Literal["json_schema", "json_object", "text", "tool", "embedding"]
 
 STRUCTURED_MODES: tuple[StructuredMode, ...] = ("json_schema", "json_object", "text")
 """The ways an OpenAI-compatible endpoint can be asked for JSON, strictest first.
@@ -51,6 +51,8 @@ class ChatRequest:
     max_tokens: int | None = None
     seed: int | None = None
     top_p: float | None = None
+    task_id: int | None = None
+    """The task asked about. Never sent; the local provider leaves its annotation out."""
 
     def __post_init__(self) -> None:
         if not self.messages:
@@ -98,6 +100,8 @@ class ChatResponse:
     model: str
     rate_limits: RateLimitInfo | None
     truncated: bool = False
+    score: float | None = None
+    """How sure the provider is of the answer (0-1), when it can say: the prediction's score."""
 
 
 def token_count(value: object) -> int | None:

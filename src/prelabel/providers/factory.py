@@ -2,30 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from prelabel.errors import ValidationError
+from prelabel.labeling import LabelConfig
 from prelabel.providers.anthropic import AnthropicProvider
 from prelabel.providers.base import STRUCTURED_MODES, Provider
+from prelabel.providers.embedders import (
+    BundledEmbedder,
+    CachedEmbedder,
+    Embedder,
+    EmbeddingCache,
+    RemoteEmbedder,
+)
+from prelabel.providers.local import Example, LocalProvider
 
-RUNNABLE_KINDS = ("openai", "anthropic")
 
-
-def check_runnable(kind: str) -> None:
-    """ValidationError unless connections of ``kind`` can run prompts."""
-    if kind not in RUNNABLE_KINDS:
-        raise ValidationError(
-            f"provider kind {kind!r} cannot run prompts in this version of prelabel; "
-            "use an 'openai' (any OpenAI-compatible endpoint) or 'anthropic' connection"
-        )
+def open_local_provider(
+    *,
+    base_url: str | None,
+    api_key: str | None,
+    model: str,
+    config: LabelConfig,
+    examples: Sequence[Example],
+    cache: EmbeddingCache | None,
+) -> LocalProvider:
+    """The local provider: the bundled model, or the embeddings endpoint at ``base_url``."""
+    embedder: Embedder = (
+        BundledEmbedder() if base_url is None else RemoteEmbedder(base_url, api_key, model)
+    )
+    if cache is not None:
+        embedder = CachedEmbedder(embedder, cache)
+    return LocalProvider(embedder, config, examples)
 
 
 def open_provider(
     kind: str, *, base_url: str | None, api_key: str | None, capabilities: Mapping[str, Any]
 ) -> Provider:
-    """A provider for a connection of ``kind``; ValidationError for a kind that cannot run."""
-    check_runnable(kind)
+    """A provider for a remote connection of ``kind`` (``open_local_provider`` for local)."""
     if kind == "anthropic":
         return AnthropicProvider(base_url, api_key)
     # Imported here: the openai SDK is slow to import and only runs need it.

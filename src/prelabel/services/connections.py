@@ -18,9 +18,12 @@ from sqlalchemy.orm import Session
 from prelabel.encryption import SecretBox
 from prelabel.errors import ConflictError, NotFoundError, ValidationError
 from prelabel.providers.base import STRUCTURED_MODES
+from prelabel.providers.embedders import BUNDLED_MODEL
 from prelabel.store import PromptVersion, ProviderConnection
 
 KINDS = ("openai", "anthropic", "local")
+#: The connection ``prelabel init`` creates: the bundled model, the default provider.
+LOCAL_CONNECTION = "local"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -47,8 +50,11 @@ def add_connection(
         raise ValidationError("api_key: must not be empty")
     if api_key_env is not None and not _ENV_NAME.match(api_key_env):
         raise ValidationError(f"api_key_env: {api_key_env!r} is not an environment variable name")
-    if kind == "local" and (api_key or api_key_env or base_url):
-        raise ValidationError("a local connection needs no base URL and no key")
+    if kind == "local" and base_url is None and (api_key or api_key_env):
+        raise ValidationError(
+            "a local connection with the bundled model needs no key "
+            "(give --base-url to use an embeddings endpoint instead)"
+        )
     if base_url is not None:
         _check_url(base_url)
     capabilities: dict[str, Any] = {}
@@ -66,8 +72,24 @@ def add_connection(
         base_url=base_url,
         api_key_encrypted=box.encrypt(api_key) if api_key else None,
         api_key_env=api_key_env,
-        default_model=default_model,
+        default_model=default_model
+        or (BUNDLED_MODEL if kind == "local" and base_url is None else None),
         capabilities=capabilities,
+    )
+    session.add(connection)
+    session.flush()
+    return connection
+
+
+def ensure_local_connection(session: Session) -> ProviderConnection:
+    """The connection named ``local`` (the bundled embedding model), created on first use."""
+    existing = session.scalar(
+        select(ProviderConnection).where(ProviderConnection.name == LOCAL_CONNECTION)
+    )
+    if existing is not None:
+        return existing
+    connection = ProviderConnection(
+        name=LOCAL_CONNECTION, kind="local", default_model=BUNDLED_MODEL, capabilities={}
     )
     session.add(connection)
     session.flush()

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from prelabel.errors import ConflictError, ValidationError
 from prelabel.prompting.instructions import Messages, build_messages
 from prelabel.prompting.template import check_template, parse_template
+from prelabel.providers.local import check_local_controls
 from prelabel.services.predictions import delete_predictions
 from prelabel.services.projects import project_config
 from prelabel.store import (
@@ -87,6 +88,7 @@ def save_version(
     if template is not None:
         version.template = _checked_template(project, template)
     if connection is not None:
+        _check_connection(project, connection)
         version.connection_id = connection.id
     if model is not None:
         version.model = _checked_model(model)
@@ -220,6 +222,7 @@ def _new_version(
     parameters: dict[str, Any],
 ) -> PromptVersion:
     _check_unique_title(session, prompt, title)
+    _check_connection(project, connection)
     version = PromptVersion(
         prompt_id=prompt.id,
         title=title,
@@ -238,6 +241,12 @@ def _owners(session: Session, version: PromptVersion) -> tuple[Prompt, Project]:
     project = session.get(Project, prompt.project_id) if prompt else None
     assert prompt is not None and project is not None, "foreign keys keep versions owned"
     return prompt, project
+
+
+def _check_connection(project: Project, connection: ProviderConnection) -> None:
+    """The local model answers some controls only; a version it cannot run is refused now."""
+    if connection.kind == "local":
+        check_local_controls(project_config(project))
 
 
 def _checked_template(project: Project, text: str) -> str:

@@ -16,17 +16,20 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from prelabel.encryption import SecretBox, open_secret_box
+from prelabel.engine.cache import StoreEmbeddingCache
 from prelabel.engine.executor import RunProgress
 from prelabel.engine.executor import execute_run as execute_on_engine
 from prelabel.engine.job import RunJob, RunOptions
 from prelabel.engine.worklist import claim_run, worker_is_gone, worker_name
-from prelabel.errors import ConflictError, ValidationError
+from prelabel.errors import ConflictError, TemplateError, ValidationError
 from prelabel.prompting.instructions import system_message
 from prelabel.prompting.template import parse_template
 from prelabel.providers.base import Provider
-from prelabel.providers.factory import check_runnable, open_provider
+from prelabel.providers.factory import open_local_provider, open_provider
+from prelabel.providers.local import Example
 from prelabel.providers.prices import Price, PriceTable
 from prelabel.services.connections import connection_api_key
+from prelabel.services.ground_truth import ground_truth
 from prelabel.services.projects import project_config
 from prelabel.services.prompts import prompt_of
 from prelabel.services.runs import Baseline, create_run
@@ -80,22 +83,44 @@ def execute_run(
         job = build_job(
             session, version, runtime, run_id=run.id, options=RunOptions.from_json(run.options)
         )
-        connection = get_or_raise(session, ProviderConnection, version.connection_id)
-        api_key = connection_api_key(connection, runtime.box)
-        provider_kind, base_url, capabilities = (
-            connection.kind,
-            connection.base_url,
-            dict(connection.capabilities),
-        )
+        provider = _provider(session, store, runtime, version, job)
         replacing = run.worker if run.status == "Running" and worker_is_gone(run.worker) else None
         if not claim_run(session, run.id, worker, replacing=replacing):
             raise ConflictError(_unclaimable(run))
-    provider = open_provider(
-        provider_kind, base_url=base_url, api_key=api_key, capabilities=capabilities
-    )
     asyncio.run(_execute(job, store, provider, worker, on_progress))
     with store.session() as session:
         return get_or_raise(session, Run, run_id)
+
+
+def _provider(
+    session: Session, store: Store, runtime: Runtime, version: PromptVersion, job: RunJob
+) -> Provider:
+    """The provider of the version's connection; the local one learns the ground truth."""
+    connection = get_or_raise(session, ProviderConnection, version.connection_id)
+    api_key = connection_api_key(connection, runtime.box)
+    if connection.kind != "local":
+        return open_provider(
+            connection.kind,
+            base_url=connection.base_url,
+            api_key=api_key,
+            capabilities=dict(connection.capabilities),
+        )
+    project_id = prompt_of(session, version).project_id
+    examples = []
+    for task_id, data, result in ground_truth(session, project_id):
+        try:
+            text = job.messages(data).user
+        except TemplateError:
+            continue
+        examples.append(Example(task_id, text, job.config.result_to_answer(result, data)))
+    return open_local_provider(
+        base_url=connection.base_url,
+        api_key=api_key,
+        model=version.model,
+        config=job.config,
+        examples=examples,
+        cache=StoreEmbeddingCache(store),
+    )
 
 
 async def _execute(
@@ -134,6 +159,7 @@ def build_job(
         base_url=connection.base_url,
         price=_price(runtime.prices, version, connection),
         options=options or RunOptions(),
+        cache_answers=connection.kind != "local",
     )
 
 
@@ -144,9 +170,8 @@ def _price(
 
 
 def _check_runnable(connection: ProviderConnection, box: SecretBox) -> None:
-    """Fail now, not on every task, when the connection cannot be called: a kind that cannot
-    run prompts, or a key read from an environment variable that is not set."""
-    check_runnable(connection.kind)
+    """Fail now, not on every task, when the connection cannot be called: a key read from an
+    environment variable that is not set."""
     connection_api_key(connection, box)
 
 

@@ -20,6 +20,7 @@ from prelabel.engine.job import RunOptions
 from prelabel.engine.worklist import count_pending, is_interrupted
 from prelabel.errors import ConflictError, ValidationError
 from prelabel.services.prompts import prompt_of
+from prelabel.services.serialization import run_payload
 from prelabel.store import (
     Annotation,
     Prediction,
@@ -31,6 +32,7 @@ from prelabel.store import (
     get_or_raise,
 )
 from prelabel.store.bulk import insert_rows
+from prelabel.store.models import model_version_name
 from prelabel.store.types import utcnow
 
 ACTIVE_STATUSES = ("Pending", "Running")
@@ -296,3 +298,10 @@ def _reactivate(session: Session, run: Run, options: RunOptions | None) -> Run:
             f"prompt version {run.prompt_version_id} already has another run in progress"
         ) from exc
     return run
+
+
+def describe_run(session: Session, run: Run, *, failures: bool = False) -> dict[str, Any]:
+    """The run as shown to users, named by its model version; with its failures by kind."""
+    version = get_or_raise(session, PromptVersion, run.prompt_version_id)
+    name = model_version_name(prompt_of(session, version).name, version.title)
+    return run_payload(run, name, failure_summary(session, run) if failures else None)

@@ -139,7 +139,9 @@ def connection_payload(connection: ProviderConnection) -> dict[str, Any]:
     }
 
 
-def run_payload(run: Run, failures: dict[str, int] | None = None) -> dict[str, Any]:
+def run_payload(
+    run: Run, model_version: str, failures: dict[str, int] | None = None
+) -> dict[str, Any]:
     """A run with its progress; ``interrupted`` when it is Running with its process gone.
 
     ``failures`` (failed tasks by kind) is included when given.
@@ -148,6 +150,7 @@ def run_payload(run: Run, failures: dict[str, int] | None = None) -> dict[str, A
         "id": run.id,
         "project": run.project_id,
         "prompt_version": run.prompt_version_id,
+        "model_version": model_version,
         "baseline": run.baseline,
         "options": run.options,
         "status": run.status,

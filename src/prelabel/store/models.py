@@ -298,3 +298,14 @@ class CachedResponse(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     response: Mapped[dict[str, Any]] = mapped_column(JSONDocument, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class CachedEmbedding(Base):
+    """A text's embedding by one model, keyed by a digest of the model, role and text, so the
+    local provider embeds each text once however often it is evaluated."""
+
+    __tablename__ = "embedding_cache"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
