@@ -147,7 +147,7 @@ def test_answers_that_cannot_be_used_fail_the_task_without_a_retry_or_a_predicti
     fake_llm.script(Fault(fault))  # type: ignore[arg-type]
     run = run_version("all", concurrency=1)
 
-    assert (run.status, run.done, run.failed) == ("Completed", 29, 1)
+    assert (run.status, run.done, run.failed, run.error) == ("Completed", 29, 1, None)
     assert fake_llm.request_count == 30
     assert _failures(store, run.id) == [(kind, 1)]
     with store.session() as session:

@@ -10,8 +10,10 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from prelabel.cli.context import JsonOption, console, print_json, unit_of_work
+from prelabel.cli.reports import print_comparison
 from prelabel.errors import ValidationError
 from prelabel.services.connections import find_connection
+from prelabel.services.evaluations import compare_versions
 from prelabel.services.projects import find_project
 from prelabel.services.prompts import (
     create_prompt,
@@ -155,6 +157,21 @@ def save_as(
         print_json(payload)
     else:
         console().print(f"Created version {payload['id']} ({payload['model_version']}).")
+
+
+@app.command("compare")
+def compare(
+    ctx: typer.Context,
+    versions: Annotated[list[int], typer.Argument(help="Two or more prompt version ids.")],
+    json: JsonOption = False,
+):
+    """Compare versions on the ground-truth tasks they all predicted: metrics, cost, latency."""
+    with unit_of_work(ctx) as session:
+        result = compare_versions(session, [get_version(session, v) for v in versions])
+    if json:
+        print_json(result)
+    else:
+        print_comparison(console(), result)
 
 
 @app.command("render")

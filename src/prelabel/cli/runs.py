@@ -18,9 +18,18 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from prelabel.cli.context import JsonOption, console, print_json, settings_of, unit_of_work
+from prelabel.cli.context import (
+    JsonOption,
+    console,
+    preview,
+    print_json,
+    settings_of,
+    unit_of_work,
+)
+from prelabel.cli.reports import print_report
 from prelabel.engine.executor import RunProgress
 from prelabel.engine.job import RunOptions
+from prelabel.services.evaluations import cell_tasks, run_report
 from prelabel.services.projects import find_project
 from prelabel.services.prompts import get_version
 from prelabel.services.run_estimates import estimate_run
@@ -143,6 +152,55 @@ def status(ctx: typer.Context, run: RunArgument, json: JsonOption = False):
         print_json(payload)
         return
     _print_status(payload)
+
+
+@app.command("report")
+def report(
+    ctx: typer.Context,
+    run: RunArgument,
+    refresh: Annotated[
+        bool, typer.Option("--refresh", help="Evaluate again against today's ground truth.")
+    ] = False,
+    json: JsonOption = False,
+):
+    """Show how a run scored against the ground truth: metrics per control, cost, latency."""
+    with unit_of_work(ctx) as session:
+        result = run_report(session, get_run(session, run), refresh=refresh)
+    if json:
+        print_json(result)
+    else:
+        print_report(console(), result)
+
+
+@app.command("tasks")
+def tasks(
+    ctx: typer.Context,
+    run: RunArgument,
+    cell: Annotated[
+        str,
+        typer.Option(
+            help="A report cell: CONTROL/tp|fp|fn/LABEL, CONTROL/confusion/TRUTH/PREDICTED, "
+            "CONTROL/match|mismatch, failure/KIND, overall/right|wrong."
+        ),
+    ],
+    json: JsonOption = False,
+):
+    """List the tasks behind one cell of a run's report, prediction beside ground truth."""
+    with unit_of_work(ctx) as session:
+        rows = cell_tasks(session, get_run(session, run), cell)
+    if json:
+        print_json(rows)
+        return
+    table = Table("task", "ground truth", "prediction", "score", title=f"{len(rows)} task(s)")
+    for row in rows:
+        score = row["score"]
+        table.add_row(
+            str(row["task"]),
+            _regions(row["ground_truth"]),
+            row["failure"] or _regions(row["prediction"]),
+            "" if score is None else f"{score:.2f}",
+        )
+    console().print(table)
 
 
 @app.command("failures")
@@ -314,6 +372,17 @@ def _progress_bar(transient: bool) -> Progress:
         console=console(stderr=True),
         transient=transient,
     )
+
+
+def _regions(result: list[dict[str, Any]] | None) -> str:
+    """A result in one line: each region's control and value."""
+    if not result:
+        return ""
+    parts = []
+    for region in result:
+        value = {k: v for k, v in region.get("value", {}).items() if k not in ("start", "end")}
+        parts.append(f"{region.get('from_name')}: {preview(value, 60)}")
+    return "; ".join(parts)
 
 
 def _print_status(payload: dict[str, Any]) -> None:

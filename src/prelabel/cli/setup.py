@@ -16,13 +16,15 @@ from prelabel.cli.context import (
     settings_of,
     unit_of_work,
 )
+from prelabel.cli.reports import headline
 from prelabel.cli.runs import execute_with_progress
 from prelabel.engine.job import RunOptions
 from prelabel.services.connections import ensure_local_connection
 from prelabel.services.demo import demo_prompt_version, load_demo_project
+from prelabel.services.evaluations import run_report
 from prelabel.services.projects import project_config, summarize_project
 from prelabel.services.run_execution import Runtime, start_run
-from prelabel.services.runs import Baseline
+from prelabel.services.runs import Baseline, get_run
 from prelabel.services.serialization import project_payload, user_payload
 from prelabel.services.tasks import list_tasks
 from prelabel.services.users import create_first_admin, first_admin
@@ -70,6 +72,7 @@ def demo(ctx: typer.Context, json: JsonOption = False):
         run = start_run(session, runtime, version, Baseline.parse("all"), RunOptions())
     ended = execute_with_progress(ctx, runtime, run.id, transient=True)
     with unit_of_work(ctx) as session:
+        report = run_report(session, get_run(session, run.id))
         summary = summarize_project(session, project)
         sample = list_tasks(session, project, page=1, page_size=8).tasks
         controls = project_config(project).controls
@@ -79,6 +82,7 @@ def demo(ctx: typer.Context, json: JsonOption = False):
                 "project": project_payload(project),
                 "summary": summary.__dict__,
                 "run": ended,
+                "report": report,
                 "token": issued.key if issued else None,
             }
         )
@@ -97,8 +101,12 @@ def demo(ctx: typer.Context, json: JsonOption = False):
     )
     out.print(
         f"Run {ended['id']} of the local model: {ended['status']}, {ended['done']} predicted, "
-        f"{ended['failed']} failed. See `prelabel run status {ended['id']}`."
+        f"{ended['failed']} failed, in {ended['model_version']!r}."
     )
+    out.print(f"Against the {report['tasks']} ground-truth tasks (each answered without its own):")
+    for name, metrics in report["controls"].items():
+        out.print(f"  {name}: {headline(metrics)}")
+    out.print(f"Full report: prelabel run report {ended['id']}")
     table = Table("id", "text", "ground truth", "prediction", "score")
     for task in sample:
         truth = [_choices(a["result"]) for a in task["annotations"] if a["ground_truth"]]

@@ -46,6 +46,8 @@ from prelabel.store import Run, Store
 
 logger = logging.getLogger(__name__)
 
+# Writes that may fail in a row before the run stops.
+_WRITE_ATTEMPTS = 5
 # Tokens a chat request adds around its messages' text (roles, separators).
 _MESSAGE_OVERHEAD = 8
 
@@ -208,8 +210,13 @@ class _Execution:
 
     async def _write_periodically(self) -> None:
         """Flush every ``flush_interval``, or renew the lease when idle that long; stop every
-        part at once when the lease is gone (the run was cancelled or taken over)."""
+        part at once when the lease is gone (the run was cancelled or taken over).
+
+        A failed write is tried again at the next flush (a locked SQLite file, a PostgreSQL
+        failover); after ``_WRITE_ATTEMPTS`` failures in a row the run stops, since every
+        answer from then on would be paid for and lost."""
         last_beat = time.monotonic()
+        failures = 0
         while True:
             await asyncio.sleep(self.flush_interval)
             beat_due = time.monotonic() - last_beat >= self.heartbeat_interval
@@ -217,13 +224,17 @@ class _Execution:
                 try:
                     await asyncio.to_thread(self._flush)
                 except Exception as error:
-                    # The store failed: stop calling (each answer would be lost too) and let
-                    # the end of the run try once more to write and to fail the run.
-                    logger.exception("run %s: cannot write results", self.job.run_id)
+                    failures += 1
+                    logger.warning(
+                        "run %s: cannot write results (%d): %s", self.job.run_id, failures, error
+                    )
+                    if failures < _WRITE_ATTEMPTS:
+                        continue
                     self._stop(_Halt("store", "Failed", f"cannot write results: {error}"))
                     for task in self.tasks:
                         task.cancel()
                     return
+                failures = 0
                 last_beat = time.monotonic()
             if self.halt is not None and self.halt.status is None:
                 for task in self.tasks:
@@ -409,23 +420,29 @@ class _Execution:
         lease is gone, only the paid answers are kept (in the cache) and the executor halts."""
         batch, self.buffer = self.buffer, []
         answers, self.answers = self.answers, []
-        with self.store.session() as session:
-            store_responses(session, answers)
-            if not renew_lease(session, self.job.run_id, self.worker):
-                self._stop(_Halt("lost", None, None))
-                return
-            run = session.get(Run, self.job.run_id)
-            assert run is not None, "a run with a lease exists"
-            record_batch(session, run, batch)
-            progress = RunProgress(
-                run.id,
-                run.total,
-                run.done,
-                run.failed,
-                run.input_tokens,
-                run.output_tokens,
-                run.cost_usd,
-            )
+        try:
+            with self.store.session() as session:
+                store_responses(session, answers)
+                if not renew_lease(session, self.job.run_id, self.worker):
+                    self._stop(_Halt("lost", None, None))
+                    return
+                run = session.get(Run, self.job.run_id)
+                assert run is not None, "a run with a lease exists"
+                record_batch(session, run, batch)
+                progress = RunProgress(
+                    run.id,
+                    run.total,
+                    run.done,
+                    run.failed,
+                    run.input_tokens,
+                    run.output_tokens,
+                    run.cost_usd,
+                )
+        except Exception:
+            # Nothing was committed: keep the outcomes for the next flush to write.
+            self.buffer[:0] = batch
+            self.answers[:0] = answers
+            raise
         if self.on_progress is not None:
             self.on_progress(progress)
 

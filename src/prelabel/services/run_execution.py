@@ -29,6 +29,7 @@ from prelabel.providers.factory import open_local_provider, open_provider
 from prelabel.providers.local import Example
 from prelabel.providers.prices import Price, PriceTable
 from prelabel.services.connections import connection_api_key
+from prelabel.services.evaluations import evaluate_run
 from prelabel.services.ground_truth import ground_truth
 from prelabel.services.projects import project_config
 from prelabel.services.prompts import prompt_of
@@ -89,7 +90,10 @@ def execute_run(
             raise ConflictError(_unclaimable(run))
     asyncio.run(_execute(job, store, provider, worker, on_progress))
     with store.session() as session:
-        return get_or_raise(session, Run, run_id)
+        ended = get_or_raise(session, Run, run_id)
+        if ended.status != "Running":  # not taken over by another worker meanwhile
+            evaluate_run(session, ended)
+        return ended
 
 
 def _provider(

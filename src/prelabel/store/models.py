@@ -259,6 +259,8 @@ class Run(Timestamped, Base):
     output_tokens: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0, nullable=False)
     error: Mapped[str | None] = mapped_column(Text)
+    # The evaluation against ground truth when the run ended: {"report": ..., "cells": ...}.
+    evaluation: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     # Who executes the run and when it last said so: a Running run whose heartbeat is older
     # than the lease was interrupted (its process died) and may be taken over.
     worker: Mapped[str | None] = mapped_column(String(200))
