@@ -96,3 +96,25 @@ def test_a_local_version_is_refused_for_controls_it_cannot_answer(store: Store) 
                 session, project, name="p", template="{text}",
                 connection=ensure_local_connection(session),
             )  # fmt: skip
+
+
+def test_tasks_asked_at_once_are_embedded_in_batches(store: Store, fake_llm: FakeLLMServer) -> None:
+    with store.session() as session:
+        from prelabel.store import Project
+
+        project = make_project(session)
+        import_json(session, project, [{"data": {"text": f"text {n}"}} for n in range(40)])
+        connection = add_connection(
+            session, BOX, name="embeddings", kind="local", base_url=fake_llm.base_url,
+            default_model="fake-embeddings",
+        )  # fmt: skip
+        version = create_prompt(
+            session, session.get(Project, project.id), name="p", template="{text}",
+            connection=connection,
+        )[1]  # fmt: skip
+        run = start_run(session, RUNTIME, version, Baseline.parse("all"), RunOptions())
+    fake_llm.latency = 0.05  # so that tasks queue up while a batch is out
+
+    assert execute_run(store, RUNTIME, run.id).done == 40
+    sizes = [len(body["input"]) for body in fake_llm.requests]
+    assert sum(sizes) >= 40 and len(sizes) < 40 and max(sizes) > 1

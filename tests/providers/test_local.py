@@ -139,3 +139,20 @@ def test_the_bundled_model_loads_and_embeds_with_no_network() -> None:
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "(1, 384)"
+
+
+def test_taxonomy_answers_leaf_paths_and_rating_a_whole_number(fake_llm: FakeLLMServer) -> None:
+    config = parse_label_config(
+        """<View><Text name="text" value="$text"/>
+        <Taxonomy name="place" toName="text">
+          <Choice value="Europe"><Choice value="France"/><Choice value="Spain"/></Choice>
+          <Choice value="Asia"/>
+        </Taxonomy>
+        <Rating name="stars" toName="text" maxRating="3"/></View>"""
+    )
+    provider = LocalProvider(RemoteEmbedder(fake_llm.base_url, None, "e"), config)
+    prompt = "1: awful\n2: okay\n3: superb\nText: superb trip to spain spain spain"
+
+    answer, _ = _ask(provider, prompt)
+
+    assert answer == {"place": ["Europe / Spain"], "stars": 3}

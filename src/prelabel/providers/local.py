@@ -35,6 +35,8 @@ from prelabel.providers.embedders import Embedder
 TEMPERATURE = 0.02
 #: How many examples a description weighs in a few-shot class vector.
 DESCRIPTION_WEIGHT = 2.0
+#: Most task texts embedded in one call.
+BATCH = 32
 _LOCAL_CONTROLS = (Choices, Taxonomy, Rating)
 
 
@@ -90,25 +92,59 @@ class LocalProvider:
         self._example_vectors: np.ndarray | None = None
         self._descriptions: dict[tuple[str, ...], list[np.ndarray]] = {}
         self._lock = asyncio.Lock()
+        self._waiting: list[tuple[str, asyncio.Future[tuple[np.ndarray, int]]]] = []
+        self._drainer: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(embedder={self.embedder.name!r})"
 
     async def complete(self, request: ChatRequest, *, timeout: float) -> ChatResponse:
-        """Classify the task of ``request``; ``timeout`` does not apply to local work."""
-        async with self._lock:
-            return await asyncio.to_thread(self._complete, request)
+        """Classify the task of ``request``; ``timeout`` does not apply to local work.
+
+        Tasks asked at once are embedded together, up to ``BATCH`` texts per call, which
+        saves a round trip per text on an embeddings endpoint.
+        """
+        prompt = str(request.messages[-1]["content"])
+        lines = self._option_lines(prompt)
+        async with self._lock:  # examples and descriptions are embedded once, by one caller
+            classes = await asyncio.to_thread(self._prepare, prompt, lines)
+        query, tokens = await self._embed_in_batch(_without(prompt, lines))
+        return self._answer(request, query, tokens, classes)
 
     async def aclose(self) -> None:
         return None
 
-    def _complete(self, request: ChatRequest) -> ChatResponse:
-        prompt = str(request.messages[-1]["content"])
+    def _prepare(self, prompt: str, lines: Mapping[str, str]) -> list[np.ndarray]:
         self._learn_examples(prompt)
-        lines = self._option_lines(prompt)
-        text = _without(prompt, lines)
-        query = self.embedder.embed([text])[0]
-        classes = self._class_descriptions(lines)
+        return self._class_descriptions(lines)
+
+    async def _embed_in_batch(self, text: str) -> tuple[np.ndarray, int]:
+        """The text's vector and token count, embedded with whatever else is waiting."""
+        future: asyncio.Future[tuple[np.ndarray, int]] = asyncio.get_running_loop().create_future()
+        self._waiting.append((text, future))
+        if self._drainer is None or self._drainer.done():
+            self._drainer = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        """Embed what is waiting, a batch at a time, until nothing is."""
+        while self._waiting:
+            batch, self._waiting = self._waiting[:BATCH], self._waiting[BATCH:]
+            try:
+                vectors, counts = await asyncio.to_thread(self._embed, [t for t, _ in batch])
+            except Exception as error:
+                for _, future in batch:
+                    future.set_exception(error)
+                continue
+            for (_, future), vector, count in zip(batch, vectors, counts, strict=True):
+                future.set_result((vector, count))
+
+    def _embed(self, texts: list[str]) -> tuple[np.ndarray, list[int]]:
+        return self.embedder.embed(texts), [self.embedder.count_tokens(t) for t in texts]
+
+    def _answer(
+        self, request: ChatRequest, query: np.ndarray, tokens: int, classes: list[np.ndarray]
+    ) -> ChatResponse:
         answer: dict[str, Any] = {}
         confidences = []
         for head, descriptions in zip(self._heads, classes, strict=True):
@@ -119,7 +155,7 @@ class LocalProvider:
         return ChatResponse(
             text=None,
             parsed=answer,
-            input_tokens=self.embedder.count_tokens(text),
+            input_tokens=tokens,
             output_tokens=0,
             mode="embedding",
             model=self.embedder.name,
