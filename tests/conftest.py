@@ -65,7 +65,10 @@ def postgres_database() -> Iterator[str]:
         if os.environ.get("PRELABEL_TEST_REQUIRE_POSTGRES"):
             pytest.fail(reason)
         pytest.skip(reason)
-    name = f"prelabel_test_{_worker()}"
+    # Named by the test run as well as the worker: two suites running at once on one server
+    # (two checkouts, a developer and CI) must not drop each other's databases.
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid()))[:8]
+    name = f"prelabel_test_{run}_{_worker()}"
     with admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -155,6 +156,7 @@ class _Execution:
         self.spent = 0.0
         self.reserved = 0.0
         self.tasks: list[asyncio.Task[None]] = []
+        self._flushing = threading.Lock()
         self._caching = job.options.cache and job.cache_answers
 
     # The three parts: reader, workers, writer
@@ -417,7 +419,14 @@ class _Execution:
 
     def _flush(self) -> None:
         """Commit the buffered outcomes and renew the lease, in one transaction; when the
-        lease is gone, only the paid answers are kept (in the cache) and the executor halts."""
+        lease is gone, only the paid answers are kept (in the cache) and the executor halts.
+
+        One flush at a time: cancelling the periodic writer does not stop a flush already
+        running in its thread, and the final flush must not overtake it."""
+        with self._flushing:
+            self._flush_now()
+
+    def _flush_now(self) -> None:
         batch, self.buffer = self.buffer, []
         answers, self.answers = self.answers, []
         try:

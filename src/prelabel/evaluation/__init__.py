@@ -5,6 +5,6 @@ results, never the database.
 
 from __future__ import annotations
 
-from prelabel.evaluation.report import Case, Evaluation, evaluate, percentile
+from prelabel.evaluation.report import Case, Evaluation, agreement, evaluate, percentile
 
-__all__ = ["Case", "Evaluation", "evaluate", "percentile"]
+__all__ = ["Case", "Evaluation", "agreement", "evaluate", "percentile"]

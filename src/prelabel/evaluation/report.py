@@ -90,6 +90,21 @@ def evaluate(config: LabelConfig, cases: Sequence[Case]) -> Evaluation:
     return Evaluation(report, cells)
 
 
+def agreement(
+    config: LabelConfig, truth: Sequence[dict[str, Any]], predicted: Sequence[dict[str, Any]]
+) -> float | None:
+    """The share of the controls the truth answers on which ``predicted`` matches it (0-1),
+    as the Data Manager shows per task; ``None`` when the truth answers none."""
+    case = Case(0, truth, predicted)
+    verdicts = [
+        _same(kind, pair[1], pair[2])
+        for control in config.controls.values()
+        for kind in (kind_of(control),)
+        for pair in _pairs(control, kind, [case])
+    ]
+    return sum(verdicts) / len(verdicts) if verdicts else None
+
+
 def percentile(values: Sequence[float], share: float) -> float | None:
     """The ``share`` quantile of ``values`` by linear interpolation (numpy's default)."""
     if not values:

@@ -1,4 +1,11 @@
-"""Reading a project's tasks page by page."""
+"""Reading a project's tasks page by page: the Data Manager's task list.
+
+Pages are filtered, selected and ordered by a ``TaskQuery`` (the Data Manager's query
+language, ``store.task_filters``) and carry the computed columns the Data Manager shows: the
+prediction score (mean over the task's predictions, or over one model version's), the model
+versions of its predictions, whether it has ground truth, and each model version's agreement
+with that ground truth.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +13,33 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from prelabel.errors import NotFoundError, ValidationError
+from prelabel.evaluation import agreement
+from prelabel.services.projects import project_config
 from prelabel.services.serialization import annotation_payload, prediction_payload, task_payload
 from prelabel.store import Annotation, Prediction, Project, Task
+from prelabel.store.task_filters import Filters, Selection, order_by, task_condition
 
 MAX_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class TaskQuery:
+    """Which tasks, in which order: filters, then a selection; ``score_version`` makes
+    ``predictions_score`` the mean of that model version's scores only."""
+
+    filters: Filters = Filters()
+    selection: Selection = Selection()
+    ordering: str | None = None
+    score_version: str | None = None
+
+    def condition(self, project: Project) -> ColumnElement[bool]:
+        return task_condition(
+            project.id, self.filters, self.selection, score_version=self.score_version
+        )
 
 
 @dataclass(frozen=True)
@@ -27,31 +53,71 @@ class TaskPage:
 
 
 def list_tasks(
-    session: Session, project: Project, *, page: int = 1, page_size: int = 100
+    session: Session,
+    project: Project,
+    *,
+    page: int = 1,
+    page_size: int = 100,
+    query: TaskQuery = TaskQuery(),
 ) -> TaskPage:
-    """Tasks in id order; a page past the last one is NotFound, never the last page again."""
+    """One page of the tasks ``query`` picks, with their computed columns; a page past the
+    last one is NotFound, never the last page again (clients page until they get one)."""
     if page < 1:
         raise ValidationError(f"page: must be 1 or more, got {page}")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValidationError(f"page_size: must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
+    condition = query.condition(project)
     total, annotations, predictions = session.execute(
         select(
             func.count(Task.id),
             func.coalesce(func.sum(Task.total_annotations), 0),
             func.coalesce(func.sum(Task.total_predictions), 0),
-        ).where(Task.project_id == project.id)
+        ).where(condition)
     ).one()
     if page > 1 and (page - 1) * page_size >= total:
         raise NotFoundError(f"page {page} is past the last page of {total} tasks")
+    ordering = (
+        order_by(query.ordering, score_version=query.score_version) if query.ordering else [Task.id]
+    )
     tasks = session.execute(
         select(Task.__table__)
-        .where(Task.project_id == project.id)
-        .order_by(Task.id)
+        .where(condition)
+        .order_by(*ordering)
         .offset((page - 1) * page_size)
         .limit(page_size)
     ).all()
     payloads = task_payloads(session, tasks)
+    _add_computed_columns(project, payloads, query.score_version)
     return TaskPage(total, annotations, predictions, payloads)
+
+
+def _add_computed_columns(
+    project: Project, payloads: list[dict[str, Any]], score_version: str | None
+) -> None:
+    """The Data Manager's computed columns, from the annotations and predictions at hand."""
+    config = project_config(project)
+    for task in payloads:
+        predictions = task["predictions"]
+        scored = [
+            p["score"]
+            for p in predictions
+            if p["score"] is not None
+            and (score_version is None or p["model_version"] == score_version)
+        ]
+        truths = [a for a in task["annotations"] if a["ground_truth"] and not a["was_cancelled"]]
+        truth = max(truths, key=lambda a: a["id"]) if truths else None
+        task["predictions_score"] = sum(scored) / len(scored) if scored else None
+        versions = list(dict.fromkeys(p["model_version"] for p in predictions))
+        task["predictions_model_versions"] = ",".join(versions)
+        task["has_ground_truth"] = truth is not None
+        task["agreement"] = (
+            {
+                p["model_version"]: agreement(config, truth["result"], p["result"])
+                for p in predictions
+            }
+            if truth is not None
+            else {}
+        )
 
 
 def task_payloads(session: Session, tasks: Sequence[Any]) -> list[dict[str, Any]]:

@@ -1,0 +1,265 @@
+"""The Data Manager's query language in SQL: filters on task columns, selections, ordering.
+
+A filter names a column (``id``, a counter, ``predictions_score``, ``predictions_model_versions``,
+``has_ground_truth``, ``data.<field>``...), an operator (Label Studio's: ``equal``, ``contains``,
+``in`` with ``{"min", "max"}``, ``in_list``, ``empty``...) and a value. Filters combine with
+``and`` or ``or``; a selection (``{"all": true, "excluded": [...]}`` or ``{"all": false,
+"included": [...]}``) then narrows the filtered tasks. Everything here builds SQLAlchemy
+expressions over ``tasks``; per-task aggregates are correlated subqueries, so a page only
+computes them for the rows it shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select
+
+from prelabel.errors import ValidationError
+from prelabel.store.models import Annotation, Prediction, Task
+
+OPERATORS = (
+    "equal",
+    "not_equal",
+    "less",
+    "greater",
+    "less_or_equal",
+    "greater_or_equal",
+    "in",
+    "not_in",
+    "in_list",
+    "not_in_list",
+    "empty",
+    "contains",
+    "not_contains",
+)
+COUNTERS = ("total_annotations", "cancelled_annotations", "total_predictions")
+COLUMNS = (
+    "id",
+    *COUNTERS,
+    "created_at",
+    "updated_at",
+    "predictions_score",
+    "predictions_model_versions",
+    "has_ground_truth",
+)
+"""Columns that filters and ordering accept, besides ``data.<field>``."""
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One condition: ``column operator value`` (Label Studio's filter item, prefix removed)."""
+
+    column: str
+    operator: str
+    value: Any = None
+
+    def __post_init__(self) -> None:
+        if self.operator not in OPERATORS:
+            raise ValidationError(
+                f"filter {self.column}: unknown operator {self.operator!r}; "
+                f"operators: {', '.join(OPERATORS)}"
+            )
+        _check_column(self.column, "filter")
+
+
+@dataclass(frozen=True)
+class Filters:
+    conjunction: str = "and"
+    items: tuple[Filter, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.conjunction not in ("and", "or"):
+            raise ValidationError(
+                f"filters: conjunction must be and or or, not {self.conjunction!r}"
+            )
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which of the filtered tasks: all but ``ids`` (``all=True``), or only ``ids``.
+
+    Unlike Label Studio, ``all=False`` with no ids selects nothing rather than everything.
+    """
+
+    all: bool = True
+    ids: tuple[int, ...] = field(default_factory=tuple)
+
+
+def task_condition(
+    project_id: int,
+    filters: Filters = Filters(),
+    selection: Selection = Selection(),
+    *,
+    score_version: str | None = None,
+) -> ColumnElement[bool]:
+    """The WHERE clause of the project's tasks that the filters and selection pick."""
+    conditions: list[ColumnElement[bool]] = [Task.project_id == project_id]
+    if filters.items:
+        parts = [_condition(item, score_version) for item in filters.items]
+        conditions.append(and_(*parts) if filters.conjunction == "and" else or_(*parts))
+    if selection.all:
+        if selection.ids:
+            conditions.append(Task.id.not_in(selection.ids))
+    else:
+        conditions.append(Task.id.in_(selection.ids) if selection.ids else false())
+    return and_(*conditions)
+
+
+def order_by(column: str, *, score_version: str | None = None) -> list[Any]:
+    """ORDER BY for ``column`` (``-column`` descending), NULLs last, then by id."""
+    descending = column.startswith("-")
+    name = column.lstrip("-")
+    _check_column(name, "order")
+    expression = column_expression(name, score_version)
+    ordered = expression.desc() if descending else expression.asc()
+    return [ordered.nulls_last(), Task.id.desc() if descending else Task.id.asc()]
+
+
+def column_expression(name: str, score_version: str | None = None) -> Any:
+    """The SQL value of a column for the task row being read."""
+    if name.startswith("data."):
+        return Task.data[name[5:]].as_string()
+    if name == "predictions_score":
+        scores = select(func.avg(Prediction.score)).where(Prediction.task_id == Task.id)
+        if score_version is not None:
+            scores = scores.where(Prediction.model_version == score_version)
+        return scores.scalar_subquery()
+    if name == "predictions_model_versions":
+        return (
+            select(func.count(func.distinct(Prediction.model_version)))
+            .where(Prediction.task_id == Task.id)
+            .scalar_subquery()
+        )
+    if name == "has_ground_truth":
+        return _has_ground_truth()
+    return getattr(Task, name)
+
+
+def _condition(item: Filter, score_version: str | None) -> ColumnElement[bool]:
+    if item.column == "predictions_model_versions":
+        return _model_version_condition(item)
+    if item.column == "has_ground_truth":
+        wanted = _boolean(item)
+        return _has_ground_truth() if wanted else not_(_has_ground_truth())
+    expression = column_expression(item.column, score_version)
+    operator, value = item.operator, _typed(item)
+    if item.column.startswith("data.") and operator in _NUMERIC:
+        expression = Task.data[item.column[5:]].as_float()
+    if operator == "empty":
+        if item.column in COUNTERS:
+            return (expression == 0) if _boolean(item) else (expression != 0)
+        missing = or_(expression.is_(None), expression == "")
+        return missing if _boolean(item) else not_(missing)
+    if operator in ("in", "not_in"):
+        low, high = _range(item)
+        inside = and_(expression >= low, expression <= high)
+        return inside if operator == "in" else not_(inside)
+    if operator in ("in_list", "not_in_list"):
+        values = _list(item)
+        chosen = expression.in_(values)
+        return chosen if operator == "in_list" else not_(chosen)
+    if operator in ("contains", "not_contains"):
+        if not isinstance(value, str):
+            raise ValidationError(f"filter {item.column}: contains needs text, got {value!r}")
+        found = expression.contains(value, autoescape=True)
+        return found if operator == "contains" else or_(not_(found), expression.is_(None))
+    comparisons = {
+        "equal": expression == value,
+        "not_equal": expression != value,
+        "less": expression < value,
+        "greater": expression > value,
+        "less_or_equal": expression <= value,
+        "greater_or_equal": expression >= value,
+    }
+    return comparisons[operator]
+
+
+def _typed(item: Filter) -> Any:
+    """The filter's value as its column compares it: a datetime for timestamps, a number for
+    numeric columns (data fields are compared as text, or as numbers by the range operators)."""
+    value = item.value
+    if item.column in ("created_at", "updated_at") and isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValidationError(f"filter {item.column}: {value!r} is not an ISO date") from None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    numeric = item.column in ("id", *COUNTERS, "predictions_score")
+    takes_one = item.operator not in ("empty", "in", "not_in", "in_list", "not_in_list")
+    if numeric and takes_one and not _is_number(value):
+        raise ValidationError(
+            f"filter {item.column}: {item.operator} needs a number, got {value!r}"
+        )
+    return value
+
+
+_NUMERIC = ("less", "greater", "less_or_equal", "greater_or_equal", "in", "not_in")
+
+
+def _model_version_condition(item: Filter) -> ColumnElement[bool]:
+    """Tasks with a prediction whose version contains (or equals) one of the values."""
+    values = item.value if isinstance(item.value, list) else [item.value]
+    if not values or not all(isinstance(v, str) for v in values):
+        raise ValidationError("filter predictions_model_versions: give one or more versions")
+    versions = Prediction.model_version
+    if item.operator in ("contains", "not_contains"):
+        matches = or_(*(versions.contains(v, autoescape=True) for v in values))
+    elif item.operator in ("equal", "not_equal", "in_list", "not_in_list"):
+        matches = versions.in_(values)
+    elif item.operator == "empty":
+        matches = versions == ""
+    else:
+        raise ValidationError(
+            f"filter predictions_model_versions: operator {item.operator!r} does not apply; "
+            "use contains, not_contains, equal, not_equal, in_list, not_in_list or empty"
+        )
+    found = exists().where(Prediction.task_id == Task.id, matches)
+    negative = item.operator.startswith("not_") or (item.operator == "empty" and not item.value)
+    return not_(found) if negative else found
+
+
+def _has_ground_truth() -> ColumnElement[bool]:
+    return exists().where(
+        Annotation.task_id == Task.id,
+        Annotation.ground_truth.is_(True),
+        Annotation.was_cancelled.is_(False),
+    )
+
+
+def _check_column(name: str, what: str) -> None:
+    if name in COLUMNS or (name.startswith("data.") and len(name) > 5):
+        return
+    raise ValidationError(
+        f"{what}: unknown column {name!r}; columns: {', '.join(COLUMNS)}, data.<field>"
+    )
+
+
+def _boolean(item: Filter) -> bool:
+    if isinstance(item.value, bool):
+        return item.value
+    if item.value in ("true", "false"):
+        return item.value == "true"
+    raise ValidationError(f"filter {item.column}: {item.operator} needs true or false")
+
+
+def _range(item: Filter) -> tuple[Any, Any]:
+    value = item.value
+    if not (isinstance(value, dict) and "min" in value and "max" in value):
+        raise ValidationError(
+            f'filter {item.column}: {item.operator} needs {{"min": .., "max": ..}}'
+        )
+    return value["min"], value["max"]
+
+
+def _list(item: Filter) -> Sequence[Any]:
+    if not isinstance(item.value, list) or not item.value:
+        raise ValidationError(f"filter {item.column}: {item.operator} needs a non-empty list")
+    return item.value
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
