@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select
+from sqlalchemy import ColumnElement, Float, and_, exists, false, func, literal, not_, or_, select
+from sqlalchemy.ext.compiler import compiles
 
 from prelabel.errors import ValidationError
 from prelabel.store.models import Annotation, Prediction, Task
@@ -143,30 +144,22 @@ def _condition(item: Filter, score_version: str | None) -> ColumnElement[bool]:
     if item.column == "predictions_model_versions":
         return _model_version_condition(item)
     if item.column == "has_ground_truth":
-        wanted = _boolean(item)
-        return _has_ground_truth() if wanted else not_(_has_ground_truth())
-    expression = column_expression(item.column, score_version)
-    operator, value = item.operator, _typed(item)
-    if item.column.startswith("data.") and operator in _NUMERIC:
-        expression = Task.data[item.column[5:]].as_float()
-    if operator == "empty":
-        if item.column in COUNTERS:
-            return (expression == 0) if _boolean(item) else (expression != 0)
-        missing = or_(expression.is_(None), expression == "")
-        return missing if _boolean(item) else not_(missing)
+        return _flag_condition(item, _has_ground_truth())
+    if item.operator == "empty":
+        return _empty_condition(item, score_version)
+    values = _values(item)
+    expression = _operand(item, values, score_version)
+    operator = item.operator
     if operator in ("in", "not_in"):
-        low, high = _range(item)
-        inside = and_(expression >= low, expression <= high)
+        inside = and_(expression >= values[0], expression <= values[1])
         return inside if operator == "in" else not_(inside)
     if operator in ("in_list", "not_in_list"):
-        values = _list(item)
         chosen = expression.in_(values)
         return chosen if operator == "in_list" else not_(chosen)
     if operator in ("contains", "not_contains"):
-        if not isinstance(value, str):
-            raise ValidationError(f"filter {item.column}: contains needs text, got {value!r}")
-        found = expression.contains(value, autoescape=True)
+        found = expression.icontains(values[0], autoescape=True)
         return found if operator == "contains" else or_(not_(found), expression.is_(None))
+    value = values[0]
     comparisons = {
         "equal": expression == value,
         "not_equal": expression != value,
@@ -178,48 +171,130 @@ def _condition(item: Filter, score_version: str | None) -> ColumnElement[bool]:
     return comparisons[operator]
 
 
-def _typed(item: Filter) -> Any:
-    """The filter's value as its column compares it: a datetime for timestamps, a number for
-    numeric columns (data fields are compared as text, or as numbers by the range operators)."""
-    value = item.value
-    if item.column in ("created_at", "updated_at") and isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            raise ValidationError(f"filter {item.column}: {value!r} is not an ISO date") from None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    numeric = item.column in ("id", *COUNTERS, "predictions_score")
-    takes_one = item.operator not in ("empty", "in", "not_in", "in_list", "not_in_list")
-    if numeric and takes_one and not _is_number(value):
+def _values(item: Filter) -> list[Any]:
+    """The filter's values, checked and typed for its column: two for a range, several for a
+    list, one otherwise; datetimes for timestamps, numbers for numeric columns, text or
+    numbers (not both) for data fields."""
+    if item.operator in ("in", "not_in"):
+        raw = list(_range(item))
+    elif item.operator in ("in_list", "not_in_list"):
+        raw = list(_list(item))
+    else:
+        raw = [item.value]
+    if item.operator in ("contains", "not_contains") and not isinstance(raw[0], str):
+        raise ValidationError(f"filter {item.column}: {item.operator} needs text, got {raw[0]!r}")
+    if item.column in ("created_at", "updated_at"):
+        return [_datetime(item.column, value) for value in raw]
+    if item.column in _NUMERIC_COLUMNS:
+        if not all(_is_number(value) for value in raw):
+            raise ValidationError(
+                f"filter {item.column}: {item.operator} needs numbers, got {raw!r}"
+            )
+        return raw
+    if not (all(isinstance(v, str) for v in raw) or all(_is_number(v) for v in raw)):
         raise ValidationError(
-            f"filter {item.column}: {item.operator} needs a number, got {value!r}"
+            f"filter {item.column}: {item.operator} needs text or numbers, got {raw!r}"
         )
-    return value
+    return raw
 
 
-_NUMERIC = ("less", "greater", "less_or_equal", "greater_or_equal", "in", "not_in")
+def _operand(item: Filter, values: list[Any], score_version: str | None) -> Any:
+    """The column as the values compare with it: a data field holding a number is compared as
+    a number with numbers (a field that is not a number then matches nothing), else as text."""
+    if item.column.startswith("data.") and _is_number(values[0]):
+        return JsonNumber(Task.data, item.column[5:])
+    return column_expression(item.column, score_version)
+
+
+def _empty_condition(item: Filter, score_version: str | None) -> ColumnElement[bool]:
+    wanted = _boolean(item)
+    expression = column_expression(item.column, score_version)
+    if item.column in COUNTERS:
+        return (expression == 0) if wanted else (expression != 0)
+    missing = expression.is_(None)
+    if item.column.startswith("data."):
+        missing = or_(missing, expression == "")
+    return missing if wanted else not_(missing)
+
+
+def _flag_condition(item: Filter, flag: ColumnElement[bool]) -> ColumnElement[bool]:
+    """A yes/no column: ``equal``/``not_equal`` true or false, or ``empty`` (meaning no)."""
+    if item.operator not in ("equal", "not_equal", "empty"):
+        raise ValidationError(
+            f"filter {item.column}: use equal, not_equal or empty, not {item.operator!r}"
+        )
+    wanted = _boolean(item)
+    if item.operator != "equal":
+        wanted = not wanted
+    return flag if wanted else not_(flag)
+
+
+def _datetime(column: str, value: object) -> datetime:
+    if not isinstance(value, str):
+        raise ValidationError(f"filter {column}: needs an ISO date, got {value!r}")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(f"filter {column}: {value!r} is not an ISO date") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+_NUMERIC_COLUMNS = ("id", *COUNTERS, "predictions_score")
+
+
+class JsonNumber(ColumnElement[float]):
+    """A field of a JSON column as a number, or NULL when it holds anything else, so that
+    comparing a text value with a number never raises (PostgreSQL's cast would)."""
+
+    inherit_cache = True
+    type = Float()
+
+    def __init__(self, column: Any, key: str) -> None:
+        self.column = column
+        self.key = key
+
+
+@compiles(JsonNumber, "postgresql")
+def _json_number_postgresql(element: JsonNumber, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    key = compiler.process(literal(element.key), **kw)
+    return (
+        f"(CASE WHEN jsonb_typeof({column} -> {key}) = 'number' "
+        f"THEN ({column} ->> {key})::float END)"
+    )
+
+
+@compiles(JsonNumber)
+def _json_number_sqlite(element: JsonNumber, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    escaped = element.key.replace("\\", "\\\\").replace('"', '\\"')
+    path = compiler.process(literal(f'$."{escaped}"'), **kw)
+    return (
+        f"(CASE WHEN json_type({column}, {path}) IN ('integer', 'real') "
+        f"THEN json_extract({column}, {path}) END)"
+    )
 
 
 def _model_version_condition(item: Filter) -> ColumnElement[bool]:
     """Tasks with a prediction whose version contains (or equals) one of the values."""
+    versions = Prediction.model_version
+    if item.operator == "empty":
+        unversioned = exists().where(Prediction.task_id == Task.id, versions == "")
+        return unversioned if _boolean(item) else not_(unversioned)
     values = item.value if isinstance(item.value, list) else [item.value]
     if not values or not all(isinstance(v, str) for v in values):
         raise ValidationError("filter predictions_model_versions: give one or more versions")
-    versions = Prediction.model_version
     if item.operator in ("contains", "not_contains"):
         matches = or_(*(versions.contains(v, autoescape=True) for v in values))
     elif item.operator in ("equal", "not_equal", "in_list", "not_in_list"):
         matches = versions.in_(values)
-    elif item.operator == "empty":
-        matches = versions == ""
     else:
         raise ValidationError(
             f"filter predictions_model_versions: operator {item.operator!r} does not apply; "
             "use contains, not_contains, equal, not_equal, in_list, not_in_list or empty"
         )
     found = exists().where(Prediction.task_id == Task.id, matches)
-    negative = item.operator.startswith("not_") or (item.operator == "empty" and not item.value)
-    return not_(found) if negative else found
+    return not_(found) if item.operator.startswith("not_") else found
 
 
 def _has_ground_truth() -> ColumnElement[bool]:
