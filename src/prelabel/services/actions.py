@@ -1,13 +1,18 @@
 """The Data Manager's actions on a selection of tasks, each atomic and keeping counters exact.
 
-Every action takes the project and a ``TaskQuery`` (filters, then a selection) and works in
-the caller's transaction with set-based SQL, so acting on a million tasks is a few statements,
-not a million, and an error midway leaves nothing changed.
+Every action takes the project and a ``TaskQuery`` (filters, then a selection), reads the
+selected task ids once, then works through them in chunks with set-based SQL in the caller's
+transaction: a million tasks take a few hundred statements, not millions, and an error midway
+leaves nothing changed.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, delete, exists, func, insert, literal, select, update
+from array import array
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, delete, exists, func, insert, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
 from prelabel.engine.job import RunOptions
@@ -20,7 +25,9 @@ from prelabel.services.tasks import TaskQuery
 from prelabel.store import Annotation, Prediction, Project, PromptVersion, Run, Task, User
 from prelabel.store.types import utcnow
 
-_tasks = Task.__table__
+#: Tasks per statement: large enough that a million tasks take 200 rounds, small enough for
+#: any database's limit on bound parameters.
+CHUNK = 5000
 
 
 def delete_selected_predictions(
@@ -28,13 +35,13 @@ def delete_selected_predictions(
 ) -> int:
     """Delete the predictions of the selected tasks (only ``model_version``'s when given);
     returns how many went."""
-    where = [
-        Prediction.project_id == project.id,
-        Prediction.task_id.in_(select(Task.id).where(query.condition(project))),
-    ]
-    if model_version is not None:
-        where.append(Prediction.model_version == model_version)
-    return delete_predictions(session, *where)
+    deleted = 0
+    for chunk in _selected_chunks(session, project, query):
+        where = [Prediction.project_id == project.id, Prediction.task_id.in_(chunk)]
+        if model_version is not None:
+            where.append(Prediction.model_version == model_version)
+        deleted += delete_predictions(session, *where)
+    return deleted
 
 
 def predictions_to_annotations(
@@ -45,53 +52,47 @@ def predictions_to_annotations(
     several); returns how many were created. Running it again creates none."""
     if not model_version:
         raise ValidationError("model_version: required; choose whose predictions to accept")
-    converted = aliased(Annotation)
-    newest = (
-        select(func.max(Prediction.id).label("id"))
-        .where(
-            Prediction.project_id == project.id,
-            Prediction.model_version == model_version,
-            Prediction.task_id.in_(select(Task.id).where(query.condition(project))),
-        )
-        .group_by(Prediction.task_id)
-        .subquery()
-    )
-    chosen = select(Prediction.id, Prediction.task_id, Prediction.result).where(
-        Prediction.id.in_(select(newest.c.id)),
-        ~exists().where(converted.parent_prediction_id == Prediction.id),
-    )
-    tasks = list(session.scalars(chosen.with_only_columns(Prediction.task_id)))
-    if not tasks:
-        return 0
     now = utcnow()
-    session.execute(
-        insert(Annotation).from_select(
-            [
-                "task_id",
-                "project_id",
-                "result",
-                "ground_truth",
-                "was_cancelled",
-                "completed_by_id",
-                "parent_prediction_id",
-                "created_at",
-                "updated_at",
-            ],
-            chosen.with_only_columns(
-                Prediction.task_id,
-                literal(project.id),
-                Prediction.result,
-                literal(False),
-                literal(False),
-                literal(user.id if user is not None else None),
-                Prediction.id,
-                literal(now, Task.created_at.type),
-                literal(now, Task.created_at.type),
-            ),
+    created = 0
+    for chunk in _selected_chunks(session, project, query):
+        chosen = _unconverted(project, model_version, chunk)
+        # Counters first, while "not yet converted" still picks the same predictions.
+        counted = session.execute(
+            update(Task)
+            .where(Task.id.in_(chosen.with_only_columns(Prediction.task_id)))
+            .values(total_annotations=Task.total_annotations + 1, updated_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not counted:
+            continue
+        session.execute(
+            insert(Annotation).from_select(
+                [
+                    "task_id",
+                    "project_id",
+                    "result",
+                    "ground_truth",
+                    "was_cancelled",
+                    "completed_by_id",
+                    "parent_prediction_id",
+                    "created_at",
+                    "updated_at",
+                ],
+                chosen.with_only_columns(
+                    Prediction.task_id,
+                    literal(project.id),
+                    Prediction.result,
+                    literal(False),
+                    literal(False),
+                    literal(user.id if user is not None else None),
+                    Prediction.id,
+                    literal(now, Task.created_at.type),
+                    literal(now, Task.created_at.type),
+                ),
+            )
         )
-    )
-    _add_to_counter(session, "total_annotations", [(task, 1) for task in tasks], now)
-    return len(tasks)
+        created += counted
+    return created
 
 
 def delete_selected_annotations(
@@ -99,42 +100,66 @@ def delete_selected_annotations(
 ) -> int:
     """Delete the annotations (cancelled ones too) of the selected tasks, or only
     ``annotator``'s; returns how many went. Predictions are left alone."""
-    where = [
-        Annotation.project_id == project.id,
-        Annotation.task_id.in_(select(Task.id).where(query.condition(project))),
-    ]
-    if annotator is not None:
-        where.append(Annotation.completed_by_id == annotator)
-    per_task = session.execute(
-        select(Annotation.task_id, Annotation.was_cancelled, func.count(Annotation.id))
-        .where(and_(*where))
-        .group_by(Annotation.task_id, Annotation.was_cancelled)
-    ).all()
-    if not per_task:
-        return 0
-    session.execute(
-        delete(Annotation).where(*where), execution_options={"synchronize_session": False}
-    )
     now = utcnow()
-    for cancelled, counter in ((False, "total_annotations"), (True, "cancelled_annotations")):
-        changes = [(task, -count) for task, was, count in per_task if was is cancelled]
-        _add_to_counter(session, counter, changes, now)
-    return sum(count for *_, count in per_task)
+    deleted = 0
+    for chunk in _selected_chunks(session, project, query):
+        where = [Annotation.project_id == project.id, Annotation.task_id.in_(chunk)]
+        if annotator is not None:
+            where.append(Annotation.completed_by_id == annotator)
+        for cancelled, counter in (
+            (False, Task.total_annotations),
+            (True, Task.cancelled_annotations),
+        ):
+            kind = Annotation.was_cancelled.is_(cancelled)
+            removed = (
+                select(func.count(Annotation.id))
+                .where(Annotation.task_id == Task.id, kind, *where)
+                .scalar_subquery()
+            )
+            session.execute(
+                update(Task)
+                .where(Task.id.in_(select(Annotation.task_id).where(kind, *where)))
+                .values({counter: counter - removed, Task.updated_at: now})
+                .execution_options(synchronize_session=False)
+            )
+        deleted += session.execute(
+            delete(Annotation).where(*where), execution_options={"synchronize_session": False}
+        ).rowcount
+    return deleted
 
 
-def _add_to_counter(
-    session: Session, counter: str, changes: list[tuple[int, int]], now: object
-) -> None:
-    """Add each task's change to one of its counters, in one executemany."""
-    if not changes:
-        return
-    column = _tasks.c[counter]
-    session.execute(
-        update(_tasks)
-        .where(_tasks.c.id == bindparam("task"))
-        .values({counter: column + bindparam("change"), "updated_at": now}),
-        [{"task": task, "change": change} for task, change in changes],
+def _unconverted(project: Project, model_version: str, tasks: Sequence[int]) -> Select[Any]:
+    """The newest prediction of ``model_version`` of each of ``tasks``, unless an annotation
+    already came from it."""
+    converted = aliased(Annotation)
+    newest = (
+        select(func.max(Prediction.id))
+        .where(
+            Prediction.project_id == project.id,
+            Prediction.model_version == model_version,
+            Prediction.task_id.in_(tasks),
+        )
+        .group_by(Prediction.task_id)
     )
+    return select(Prediction.id, Prediction.task_id, Prediction.result).where(
+        Prediction.id.in_(newest),
+        ~exists().where(converted.parent_prediction_id == Prediction.id),
+    )
+
+
+def _selected_chunks(session: Session, project: Project, query: TaskQuery) -> list[list[int]]:
+    """The selected task ids, read once before anything changes (the filters may read the
+    counters an action updates), in chunks of ``CHUNK``; a compact array holds a million."""
+    ids = array("q")
+    rows = session.scalars(
+        select(Task.id)
+        .where(query.condition(project))
+        .order_by(Task.id)
+        .execution_options(yield_per=CHUNK)
+    )
+    for part in rows.partitions():
+        ids.extend(part)
+    return [ids[start : start + CHUNK].tolist() for start in range(0, len(ids), CHUNK)]
 
 
 def run_on_selection(

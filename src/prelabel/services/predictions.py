@@ -5,38 +5,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from prelabel.errors import NotFoundError
 from prelabel.store import Prediction, Project, Task
-
-_tasks = Task.__table__
-_decrement = (
-    update(_tasks)
-    .where(_tasks.c.id == bindparam("task"))
-    .values(total_predictions=_tasks.c.total_predictions - bindparam("removed"))
-)
 
 
 def delete_predictions(session: Session, *where: ColumnElement[bool]) -> int:
     """Delete the predictions matching ``where``; returns how many went.
 
     Each affected task's counter drops by its own number of deleted predictions in the same
-    transaction, so the Data Manager never shows a stale count (Label Studio's can be).
+    transaction, so the Data Manager never shows a stale count (Label Studio's can be). Both
+    steps are single set-based statements: a million deletions hold no list in memory.
     """
-    per_task = session.execute(
-        select(Prediction.task_id, func.count(Prediction.id))
-        .where(*where)
-        .group_by(Prediction.task_id)
-    ).all()
-    if not per_task:
-        return 0
+    removed = (
+        select(func.count(Prediction.id))
+        .where(Prediction.task_id == Task.id, *where)
+        .scalar_subquery()
+    )
     session.execute(
+        update(Task)
+        .where(Task.id.in_(select(Prediction.task_id).where(*where)))
+        .values(total_predictions=Task.total_predictions - removed)
+        .execution_options(synchronize_session=False)
+    )
+    deleted = session.execute(
         delete(Prediction).where(*where), execution_options={"synchronize_session": False}
     )
-    session.execute(_decrement, [{"task": task, "removed": count} for task, count in per_task])
-    return sum(count for _, count in per_task)
+    return deleted.rowcount
 
 
 def list_model_versions(session: Session, project: Project) -> list[dict[str, Any]]:
