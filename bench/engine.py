@@ -168,10 +168,12 @@ def machine_busy() -> float:
 
 
 class RssSampler:
-    """A thread that reads this process's RSS every ``SAMPLE_EVERY`` s and keeps the most."""
+    """A thread that reads this process's RSS every ``SAMPLE_EVERY`` s and keeps the most,
+    and when (``time.perf_counter()``) it was seen."""
 
     def __init__(self) -> None:
         self.peak = current_rss()
+        self.peak_at = time.perf_counter()
         self.samples = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, name="rss-sampler", daemon=True)
@@ -183,12 +185,17 @@ class RssSampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, current_rss())
+        self._read()
 
     def _sample(self) -> None:
         while not self._stop.wait(SAMPLE_EVERY):
-            self.peak = max(self.peak, current_rss())
+            self._read()
             self.samples += 1
+
+    def _read(self) -> None:
+        rss = current_rss()
+        if rss > self.peak:
+            self.peak, self.peak_at = rss, time.perf_counter()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -396,6 +403,7 @@ def worker_engine(spec: dict[str, Any]) -> dict[str, Any]:
         ended = execute_run(setup.store, setup.runtime, run_id, on_progress=on_progress)
         cpu = time.process_time() - cpu
         wall = time.perf_counter() - started
+        rss_after = current_rss()
         if profiler is not None:
             profiler.stop()
     server_cpu = process_cpu(spec["server_pid"]) - server_cpu
@@ -415,7 +423,9 @@ def worker_engine(spec: dict[str, Any]) -> dict[str, Any]:
         "total": ended.total,
         "rss_before": rss_before,
         "hwm_before": hwm_before,
+        "rss_after": rss_after,
         "rss_peak_sampled": sampler.peak,
+        "rss_peak_at_s": max(0.0, sampler.peak_at - started),
         "rss_hwm": peak_rss(),
         "samples": sampler.samples,
         "checkpoints": checkpoints,
@@ -686,12 +696,17 @@ def run_clients(
 
 
 def table(results: dict[str, dict[str, Any]], tasks: int, ideal: float | None = None) -> list[str]:
-    """One row per client: rate, wall, CPU per task of client and server, other processes."""
+    """One row per client: rate, wall, CPU per task of client and server, other processes.
+
+    ``1-CPU max`` is tasks / client CPU seconds: the most the client could do with one whole
+    CPU to itself, its CPU per task being what it is. The engine and the SDK do nearly all
+    their work under one GIL, so one CPU is all they can use."""
     ratio, blank = (f"{'× ideal':>8}", " " * 8) if ideal else ("", "")
     lines = [
         f"  {'client':<31} {'tasks/s':>8}{ratio} {'wall s':>7} {'client cpu':>11} "
-        f"{'server cpu':>11} {'others cpu':>11}  outcome",
-        f"  {'':<31} {'':>8}{blank} {'':>7} {'µs/task':>11} {'µs/task':>11} {'s':>11}",
+        f"{'1-CPU max':>10} {'server cpu':>11} {'others cpu':>11}  outcome",
+        f"  {'':<31} {'':>8}{blank} {'':>7} {'µs/task':>11} {'tasks/s':>10} {'µs/task':>11} "
+        f"{'s':>11}",
     ]
     for client, result in results.items():
         others = max(0.0, result["busy_s"] - result["cpu_s"] - result["server_cpu_s"])
@@ -700,6 +715,7 @@ def table(results: dict[str, dict[str, Any]], tasks: int, ideal: float | None = 
             cells += f"{result['rate'] / ideal:>8.2f}"
         cells += (
             f" {result['wall_s']:>7.1f} {result['cpu_s'] / tasks * 1e6:>11,.0f} "
+            f"{tasks / result['cpu_s']:>10,.0f} "
             f"{result['server_cpu_s'] / tasks * 1e6:>11,.0f} {others:>11.1f}  {_outcome(result)}"
         )
         lines.append(cells)
@@ -790,11 +806,14 @@ def memory(args: argparse.Namespace, root: Path) -> list[str]:
             f"peak so far {point['peak_so_far'] / MB:.1f} MB"
         )
         lines.append(f"{'':>38}{'; '.join(heap)}")
-    lines.append(
-        f"  peak: {result['rss_peak_sampled'] / MB:.1f} MB sampled every "
-        f"{SAMPLE_EVERY * 1000:g} ms ({result['samples']:,} samples); VmHWM "
-        f"{result['rss_hwm'] / MB:.1f} MB"
-    )
+    last = points[-1]["elapsed_s"] if points else 0.0
+    lines += [
+        f"  execute_run returned at {result['wall_s']:.1f} s, {result['wall_s'] - last:.1f} s "
+        f"after the last batch was committed: RSS {result['rss_after'] / MB:.1f} MB",
+        f"  peak: {result['rss_peak_sampled'] / MB:.1f} MB at {result['rss_peak_at_s']:.1f} s, "
+        f"sampled every {SAMPLE_EVERY * 1000:g} ms ({result['samples']:,} samples); VmHWM "
+        f"{result['rss_hwm'] / MB:.1f} MB",
+    ]
     return lines
 
 

@@ -37,7 +37,9 @@ def delete_selected_predictions(
     returns how many went."""
     deleted = 0
     for chunk in _selected_chunks(session, project, query):
-        where = [Prediction.project_id == project.id, Prediction.task_id.in_(chunk)]
+        # The ids are the project's, and naming the project would steer the planner to the
+        # project index, which reads every prediction of the project for each chunk.
+        where = [Prediction.task_id.in_(chunk)]
         if model_version is not None:
             where.append(Prediction.model_version == model_version)
         deleted += delete_predictions(session, *where)
@@ -55,7 +57,7 @@ def predictions_to_annotations(
     now = utcnow()
     created = 0
     for chunk in _selected_chunks(session, project, query):
-        chosen = _unconverted(project, model_version, chunk)
+        chosen = _unconverted(model_version, chunk)
         # Counters first, while "not yet converted" still picks the same predictions.
         counted = session.execute(
             update(Task)
@@ -103,7 +105,7 @@ def delete_selected_annotations(
     now = utcnow()
     deleted = 0
     for chunk in _selected_chunks(session, project, query):
-        where = [Annotation.project_id == project.id, Annotation.task_id.in_(chunk)]
+        where = [Annotation.task_id.in_(chunk)]  # the project's ids; see above
         if annotator is not None:
             where.append(Annotation.completed_by_id == annotator)
         for cancelled, counter in (
@@ -128,17 +130,13 @@ def delete_selected_annotations(
     return deleted
 
 
-def _unconverted(project: Project, model_version: str, tasks: Sequence[int]) -> Select[Any]:
+def _unconverted(model_version: str, tasks: Sequence[int]) -> Select[Any]:
     """The newest prediction of ``model_version`` of each of ``tasks``, unless an annotation
     already came from it."""
     converted = aliased(Annotation)
     newest = (
         select(func.max(Prediction.id))
-        .where(
-            Prediction.project_id == project.id,
-            Prediction.model_version == model_version,
-            Prediction.task_id.in_(tasks),
-        )
+        .where(Prediction.model_version == model_version, Prediction.task_id.in_(tasks))
         .group_by(Prediction.task_id)
     )
     return select(Prediction.id, Prediction.task_id, Prediction.result).where(
