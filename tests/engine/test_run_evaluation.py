@@ -186,3 +186,25 @@ def test_prompt_compare_prints_one_row_per_version(
     assert shown.status == 0, shown.stderr
     assert "p__v1" in shown.stdout and "p__v2" in shown.stdout
     assert "disagree on 1 task(s): 1" in shown.stdout
+
+
+def test_latency_percentiles_are_those_of_the_run_calls(
+    store: Store, project: Project, version: PromptVersion, fake_llm: FakeLLMServer
+) -> None:
+    from sqlalchemy import select
+
+    from prelabel.evaluation import percentile
+    from prelabel.store import Prediction
+
+    run = _run(store, version.id, "all")
+
+    with store.session() as session:
+        report = run_report(session, session.get(Run, run.id))
+        latencies = list(
+            session.scalars(select(Prediction.latency_ms).where(Prediction.run_id == run.id))
+        )
+    assert len(latencies) == 20
+    assert report["run"]["latency_ms"] == {
+        "p50": pytest.approx(percentile(latencies, 0.5)),
+        "p95": pytest.approx(percentile(latencies, 0.95)),
+    }
