@@ -101,17 +101,19 @@ def cell_tasks(session: Session, run: Run, cell: str) -> list[dict[str, Any]]:
         known = ", ".join(sorted(cells)[:20])
         raise ValidationError(f"cell: run {run.id} has no cell {cell!r}; its cells: {known}")
     ids = cells[cell]
+    wanted = set(ids)
     truths = {
-        task: result for task, _, result in ground_truth(session, run.project_id) if task in ids
+        task: result for task, _, result in ground_truth(session, run.project_id) if task in wanted
     }
     predictions = _predictions(session, run.prompt_version_id, ids)
-    failures = dict(
-        session.execute(
+    failures: dict[int, str | None] = {}
+    for chunk in _chunks(ids, 1000):
+        rows = session.execute(
             select(RunTask.task_id, RunTask.failure_message).where(
-                RunTask.run_id == run.id, RunTask.task_id.in_(ids), RunTask.status == "failed"
+                RunTask.run_id == run.id, RunTask.task_id.in_(chunk), RunTask.status == "failed"
             )
-        ).all()
-    )
+        )
+        failures.update(rows.all())
     return [
         {
             "task": task,
