@@ -33,11 +33,6 @@ class TokenRange:
     expected: int
     high: int
 
-    def __add__(self, other: TokenRange) -> TokenRange:
-        return TokenRange(
-            self.low + other.low, self.expected + other.expected, self.high + other.high
-        )
-
 
 def answer_tokens(schema: Mapping[str, Any], max_tokens: int | None = None) -> TokenRange:
     """The tokens of an answer to ``schema``: shortest, typical and longest possible.
