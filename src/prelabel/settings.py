@@ -53,6 +53,23 @@ class Settings(BaseSettings):
         ),
     )
 
+    max_upload_mb: float = Field(
+        default=200,
+        gt=0,
+        description=(
+            "Largest request body the API accepts, in megabytes (an import file, say); a "
+            "larger one is refused with HTTP 413 before it is read."
+        ),
+    )
+    run_concurrency: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description=(
+            "Runs the server executes at once in-process; more wait, Pending, for a free slot."
+        ),
+    )
+
     @property
     def resolved_database_url(self) -> str:
         """The URL actually used: the configured one, or the embedded SQLite file."""

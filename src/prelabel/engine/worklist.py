@@ -146,3 +146,27 @@ def is_interrupted(run: Run, now: datetime | None = None) -> bool:
 
 def _lapsed(now: datetime) -> Any:
     return or_(Run.heartbeat_at.is_(None), Run.heartbeat_at < now - LEASE)
+
+
+def executable_runs(session: Session, *, limit: int, skip: set[int]) -> list[int]:
+    """Runs waiting for an executor, oldest first: Pending ones, and Running ones whose
+    executor is gone (so a server restarted after a crash picks its runs up again)."""
+    candidates = session.scalars(
+        select(Run)
+        .where(Run.status.in_(("Pending", "Running")), Run.id.not_in(skip))
+        .order_by(Run.id)
+    )
+    return [run.id for run in candidates if run.status == "Pending" or is_interrupted(run)][:limit]
+
+
+def requeue_runs(session: Session, workers: list[str]) -> int:
+    """Hand the runs of ``workers`` back as Pending, for a clean shutdown: their executors
+    lose the lease and stop, and the next executor resumes the runs where they stopped."""
+    if not workers:
+        return 0
+    return session.execute(
+        update(Run)
+        .where(Run.worker.in_(workers), Run.status == "Running")
+        .values(status="Pending", worker=None, heartbeat_at=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount

@@ -72,12 +72,14 @@ def execute_run(
     run_id: int,
     *,
     on_progress: Callable[[RunProgress], None] | None = None,
+    worker: str | None = None,
 ) -> Run:
     """Execute run ``run_id`` here until it ends; returns the run as it ended.
 
-    The run must be Pending, or Running with its executor gone (its process died).
+    The run must be Pending, or Running with its executor gone (its process died). ``worker``
+    names this executor in the run's lease (a fresh name by default).
     """
-    worker = worker_name()
+    worker = worker or worker_name()
     with store.session() as session:
         run = get_or_raise(session, Run, run_id)
         version = get_or_raise(session, PromptVersion, run.prompt_version_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -12,6 +13,8 @@ from sqlalchemy.orm import Session
 from prelabel.errors import AuthenticationError, ConflictError, ValidationError
 from prelabel.store import ApiToken, User
 from prelabel.store.types import utcnow
+
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,10 @@ def authenticate_token(session: Session, key: str) -> User:
     user = session.get(User, token.user_id) if token else None
     if token is None or user is None or not user.is_active:
         raise AuthenticationError("invalid API token")
-    token.last_used_at = utcnow()
+    now = utcnow()
+    # Recorded to the minute: writing on every request would make every read a write.
+    if token.last_used_at is None or token.last_used_at < now - TOKEN_USE_RESOLUTION:
+        token.last_used_at = now
     return user
 
 
