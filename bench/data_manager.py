@@ -32,12 +32,7 @@ from typing import Any
 
 import orjson
 
-SENTIMENT_CONFIG = """<View>
-  <Text name="text" value="$text"/>
-  <Choices name="sentiment" toName="text">
-    <Choice value="Positive"/><Choice value="Negative"/>
-  </Choices>
-</View>"""
+from review_tasks import SENTIMENT_CONFIG, review_tasks
 
 #: The issue's goals, in seconds, and Label Studio 1.23's times at 10,000 tasks.
 GOALS = {
@@ -49,24 +44,8 @@ IMPORT_BATCH = 20_000
 
 
 def _tasks(start: int, count: int) -> bytes:
-    """JSONL of ``count`` tasks from ``start``: a prediction each, ground truth on a third."""
-    lines = []
-    for n in range(start, start + count):
-        label = "Positive" if n % 2 else "Negative"
-        region = {
-            "from_name": "sentiment",
-            "to_name": "text",
-            "type": "choices",
-            "value": {"choices": [label]},
-        }
-        task: dict[str, Any] = {
-            "data": {"text": f"review {n}: the product was {'fine' if n % 2 else 'poor'}"},
-            "predictions": [{"result": [region], "score": (n % 100) / 100, "model_version": "v1"}],
-        }
-        if n % 3 == 0:
-            task["annotations"] = [{"result": [region], "ground_truth": True}]
-        lines.append(orjson.dumps(task))
-    return b"\n".join(lines)
+    """JSONL of ``count`` review tasks from ``start``."""
+    return b"\n".join(orjson.dumps(task) for task in review_tasks(start, count))
 
 
 def _timed(action: Any) -> tuple[float, Any]:

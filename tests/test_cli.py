@@ -142,13 +142,13 @@ def test_misused_command_exits_2_with_one_line(cli, args: tuple[str, ...]) -> No
 
 
 def test_demo_loads_the_bundled_project_once(cli) -> None:
-    first = orjson.loads(cli("demo", "--json").stdout)
+    first = orjson.loads(cli("demo", "--no-serve", "--json").stdout)
     assert first["summary"]["tasks"] == 60 and first["summary"]["ground_truth_tasks"] == 24
     assert first["token"] is not None
-    second = orjson.loads(cli("demo", "--json").stdout)
+    second = orjson.loads(cli("demo", "--no-serve", "--json").stdout)
     assert second["project"]["id"] == first["project"]["id"]
     assert second["summary"]["tasks"] == 60 and second["token"] is None
-    human = cli("demo")
+    human = cli("demo", "--no-serve")
     assert "Product reviews (demo)" in human.stdout and "60 tasks" in human.stdout
 
 

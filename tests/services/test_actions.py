@@ -41,6 +41,7 @@ from prelabel.store import (
 )
 from prelabel.store.task_filters import Filter, Filters, Selection
 from tests.factories import import_json, make_project, sentiment
+from tests.invariants import assert_counters_exact
 
 ALICE = {"email": "alice@example.com"}
 BOB = {"email": "bob@example.com"}
@@ -164,38 +165,6 @@ def _annotations(session: Session, task_id: int) -> list[tuple[str, bool]]:
     return [tuple(row) for row in rows]
 
 
-def assert_counters_exact(session: Session) -> None:
-    """Every task's counters equal what they count, in every project."""
-    session.flush()
-    predictions = dict(
-        session.execute(select(Prediction.task_id, func.count()).group_by(Prediction.task_id)).all()
-    )
-    annotations: dict[tuple[int, bool], int] = {
-        (task, bool(cancelled)): count
-        for task, cancelled, count in session.execute(
-            select(Annotation.task_id, Annotation.was_cancelled, func.count()).group_by(
-                Annotation.task_id, Annotation.was_cancelled
-            )
-        ).all()
-    }
-    stored = session.execute(
-        select(
-            Task.id, Task.total_predictions, Task.total_annotations, Task.cancelled_annotations
-        ).order_by(Task.id)
-    ).all()
-    assert stored, "no task to check"
-    counted = [
-        (
-            task,
-            predictions.get(task, 0),
-            annotations.get((task, False), 0),
-            annotations.get((task, True), 0),
-        )
-        for task, *_ in stored
-    ]
-    assert [tuple(row) for row in stored] == counted
-
-
 def _snapshot(session: Session) -> dict[str, Any]:
     """Every row an action may change, to compare before and after."""
     return {
@@ -315,13 +284,49 @@ def test_deleting_a_converted_prediction_keeps_its_annotation_unlinked(
 # Create annotations from predictions
 
 
-def test_predictions_to_annotations_needs_a_model_version(
-    session: Session, project: Project, user: User
+@pytest.mark.parametrize(
+    ("version", "parents"),
+    [
+        pytest.param(None, [(0, "v1"), (0, "v2"), (1, "v1"), (2, "v2"), (4, "v1")], id="every"),
+        pytest.param(
+            ["v1", "v2"], [(0, "v1"), (0, "v2"), (1, "v1"), (2, "v2"), (4, "v1")], id="list"
+        ),
+        pytest.param(["v2"], [(0, "v2"), (2, "v2")], id="list-of-one"),
+        pytest.param("v2", [(0, "v2"), (2, "v2")], id="one"),
+        pytest.param([], [], id="empty-list"),
+        pytest.param("", [], id="the-empty-version"),
+    ],
+)
+def test_predictions_to_annotations_converts_the_newest_prediction_of_each_chosen_version(
+    session: Session,
+    project: Project,
+    ids: list[int],
+    user: User,
+    version: str | list[str] | None,
+    parents: list[tuple[int, str]],
 ) -> None:
-    before = _snapshot(session)
-    with pytest.raises(ValidationError, match="model_version"):
-        predictions_to_annotations(session, project, EVERY_TASK, model_version="", user=user)
-    assert _snapshot(session) == before
+    created = predictions_to_annotations(
+        session, project, EVERY_TASK, model_version=version, user=user
+    )
+    assert created == len(parents)
+    rows = session.execute(
+        select(Prediction.task_id, Prediction.model_version, Prediction.id)
+        .join(Annotation, Annotation.parent_prediction_id == Prediction.id)
+        .order_by(Prediction.task_id, Prediction.model_version)
+    ).all()
+    assert [(ids.index(task), v) for task, v, _ in rows] == parents
+    for task, v, prediction in rows:
+        newest = session.scalar(
+            select(func.max(Prediction.id)).where(
+                Prediction.task_id == task, Prediction.model_version == v
+            )
+        )
+        assert prediction == newest
+    assert_counters_exact(session)
+    assert (
+        predictions_to_annotations(session, project, EVERY_TASK, model_version=version, user=user)
+        == 0
+    )
 
 
 def test_predictions_to_annotations_gives_each_task_one_annotation_of_its_newest_prediction(

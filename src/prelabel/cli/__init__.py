@@ -11,7 +11,17 @@ from collections.abc import Sequence
 
 import typer
 
-from prelabel.cli import projects, prompts, providers, runs, setup, tasks, transfer
+from prelabel.cli import (
+    projects,
+    prompts,
+    providers,
+    runs,
+    server,
+    setup,
+    tasks,
+    transfer,
+    users,
+)
 from prelabel.cli.context import global_options
 from prelabel.errors import PrelabelError
 
@@ -25,6 +35,7 @@ app = typer.Typer(
 )
 app.callback()(global_options)
 setup.register(app)
+server.register(app)
 transfer.register(app)
 app.add_typer(projects.app, name="project")
 app.add_typer(tasks.app, name="task")
@@ -33,6 +44,8 @@ app.add_typer(tasks.annotations_app, name="annotations")
 app.add_typer(providers.app, name="provider")
 app.add_typer(prompts.app, name="prompt")
 app.add_typer(runs.app, name="run")
+app.add_typer(users.users_app, name="user")
+app.add_typer(users.tokens_app, name="token")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -44,6 +44,7 @@ from prelabel.services.runs import (
     resume_run,
     retry_failed,
 )
+from prelabel.services.serialization import run_failure_payload
 from prelabel.store import Run, Store
 
 app = typer.Typer(help="Run prompt versions over tasks; follow, cancel and resume runs.")
@@ -213,13 +214,7 @@ def failures(
     """List a run's failed tasks: kind, attempts, message and the raw answer's start."""
     with unit_of_work(ctx) as session:
         rows = [
-            {
-                "task": item.task_id,
-                "kind": item.failure_kind,
-                "attempts": item.attempts,
-                "message": item.failure_message,
-                "raw_excerpt": item.raw_excerpt,
-            }
+            run_failure_payload(item)
             for item in failed_tasks(session, get_run(session, run), limit=limit)
         ]
     if json:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -18,18 +18,19 @@ from prelabel.cli.context import (
 )
 from prelabel.cli.reports import headline
 from prelabel.cli.runs import execute_with_progress
+from prelabel.cli.server import DEFAULT_ADMIN_EMAIL, HostOption, PortOption, serve_api
 from prelabel.engine.job import RunOptions
 from prelabel.services.connections import ensure_local_connection
 from prelabel.services.demo import demo_prompt_version, load_demo_project
 from prelabel.services.evaluations import run_report
-from prelabel.services.projects import project_config, summarize_project
+from prelabel.services.projects import ProjectSummary, project_config, summarize_project
 from prelabel.services.run_execution import Runtime, start_run
 from prelabel.services.runs import Baseline, get_run
 from prelabel.services.serialization import project_payload, user_payload
 from prelabel.services.tasks import list_tasks
-from prelabel.services.users import create_first_admin, first_admin
+from prelabel.services.users import IssuedToken, create_first_admin, first_admin
+from prelabel.store import Project
 
-DEFAULT_ADMIN_EMAIL = "admin@localhost"
 EmailOption = Annotated[str, typer.Option(help="E-mail of the first admin user.")]
 
 
@@ -62,8 +63,17 @@ def init(ctx: typer.Context, email: EmailOption = DEFAULT_ADMIN_EMAIL, json: Jso
         out.print(issued.key)
 
 
-def demo(ctx: typer.Context, json: JsonOption = False):
-    """Load the bundled demo project and pre-label it offline with the bundled local model."""
+def demo(
+    ctx: typer.Context,
+    serve: Annotated[
+        bool, typer.Option(help="Then serve the API with the demo project (until Ctrl-C).")
+    ] = True,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8080,
+    json: JsonOption = False,
+):
+    """Load the bundled demo project, pre-label it offline with the bundled local model, score
+    it against its ground truth, then serve the API with the project loaded."""
     runtime = Runtime.from_settings(settings_of(ctx))
     with unit_of_work(ctx, create=True) as session:
         issued = create_first_admin(session, email=DEFAULT_ADMIN_EMAIL)
@@ -86,7 +96,21 @@ def demo(ctx: typer.Context, json: JsonOption = False):
                 "token": issued.key if issued else None,
             }
         )
-        return
+    else:
+        _print_demo(project, controls, summary, ended, report, sample, issued)
+    if serve:
+        serve_api(settings_of(ctx), host=host, port=port)
+
+
+def _print_demo(
+    project: Project,
+    controls: Any,
+    summary: ProjectSummary,
+    ended: dict[str, Any],
+    report: dict[str, Any],
+    sample: list[dict[str, Any]],
+    issued: IssuedToken | None,
+) -> None:
     out = console()
     if issued is not None:
         out.print(f"Created admin {DEFAULT_ADMIN_EMAIL}; API token (shown once): {issued.key}")

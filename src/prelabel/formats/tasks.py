@@ -85,6 +85,19 @@ def _parse_task(value: Any, config: LabelConfig) -> ImportedTask:
     )
 
 
+def parse_prediction(
+    value: Any, where: str, config: LabelConfig, data: Mapping[str, Any]
+) -> ImportedPrediction:
+    """Check one prediction object (``{"result", "score"?, "model_version"?}``) of a task
+    whose data is ``data``; for predictions that arrive without their task, as in
+    ``POST /api/projects/{id}/import/predictions``. Errors name ``where`` and the field."""
+    if not isinstance(value, dict):
+        raise ImportFormatError(f"{where} must be an object, got {_kind(value)}")
+    if "result" not in value:
+        raise ImportFormatError(f"{where} has no result")
+    return _parse_prediction(value, where, config, data)
+
+
 def _list_of_objects(task: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
     items = task.get(key)
     if items is None:

@@ -13,7 +13,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from prelabel.engine.worklist import executable_runs, requeue_runs, worker_name
-from prelabel.errors import PrelabelError
+from prelabel.errors import ConflictError, PrelabelError
 from prelabel.services.run_execution import Runtime, execute_run
 from prelabel.store import Store
 
@@ -89,8 +89,10 @@ class InProcessRunner:
     def _execute(self, run_id: int, worker: str) -> None:
         try:
             execute_run(self._store, self._runtime, run_id, worker=worker)
-        except PrelabelError as exc:  # taken by another executor meanwhile, say
+        except ConflictError as exc:  # taken by another executor meanwhile, say
             log.info("run %s not executed here: %s", run_id, exc.message)
+        except PrelabelError as exc:  # it cannot start (a key gone): it ended Failed with why
+            log.warning("run %s cannot start: %s", run_id, exc.message)
         except Exception:
             log.exception("run %s stopped on an unexpected error", run_id)
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Sequence
-from typing import Any
 
-from sqlalchemy import Select, delete, exists, func, insert, literal, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, and_, delete, exists, func, insert, literal, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from prelabel.engine.job import RunOptions
 from prelabel.errors import ValidationError
-from prelabel.services.predictions import delete_predictions
+from prelabel.services.predictions import delete_predictions, prompt_version_named
 from prelabel.services.prompts import prompt_of
 from prelabel.services.run_execution import Runtime, start_run
 from prelabel.services.runs import Baseline
@@ -29,46 +28,67 @@ from prelabel.store.types import utcnow
 #: any database's limit on bound parameters.
 CHUNK = 5000
 
+ModelVersions = str | Sequence[str] | None
+"""Whose predictions an action takes: one model version, several, or None for every one."""
+
 
 def delete_selected_predictions(
-    session: Session, project: Project, query: TaskQuery, *, model_version: str | None = None
+    session: Session, project: Project, query: TaskQuery, *, model_version: ModelVersions = None
 ) -> int:
-    """Delete the predictions of the selected tasks (only ``model_version``'s when given);
-    returns how many went."""
+    """Delete the predictions of the selected tasks (only those of ``model_version`` when
+    given); returns how many went."""
     deleted = 0
     for chunk in _selected_chunks(session, project, query):
         # The ids are the project's, and naming the project would steer the planner to the
         # project index, which reads every prediction of the project for each chunk.
-        where = [Prediction.task_id.in_(chunk)]
-        if model_version is not None:
-            where.append(Prediction.model_version == model_version)
-        deleted += delete_predictions(session, *where)
+        deleted += delete_predictions(
+            session,
+            Prediction.task_id.in_(chunk),
+            *_of_versions(Prediction.model_version, model_version),
+        )
     return deleted
 
 
 def predictions_to_annotations(
-    session: Session, project: Project, query: TaskQuery, *, model_version: str, user: User | None
+    session: Session,
+    project: Project,
+    query: TaskQuery,
+    *,
+    model_version: ModelVersions,
+    user: User | None,
 ) -> int:
-    """Give each selected task that has a prediction of ``model_version`` not yet turned into
-    an annotation one annotation with that prediction's result (its newest, when it has
-    several); returns how many were created. Running it again creates none."""
-    if not model_version:
-        raise ValidationError("model_version: required; choose whose predictions to accept")
+    """Turn predictions of the selected tasks into annotations; returns how many were made.
+
+    Of each selected task, the newest prediction of each chosen model version (every version
+    when ``model_version`` is None) becomes an annotation by ``user`` with its result and
+    linked to it, unless an annotation already came from that prediction: running it again
+    creates none, and a task with several versions gets one annotation per version. Tasks
+    that already have annotations are not skipped.
+    """
     now = utcnow()
     created = 0
     for chunk in _selected_chunks(session, project, query):
         chosen = _unconverted(model_version, chunk)
-        # Counters first, while "not yet converted" still picks the same predictions.
+        # Counters first, while "not yet converted" still picks the same predictions; joined
+        # (UPDATE ... FROM, SQLite 3.33+), since a correlated count re-ran the newest-per-task
+        # subquery for every task.
+        per_task = (
+            select(Prediction.task_id, func.count(Prediction.id).label("added"))
+            .where(chosen)
+            .group_by(Prediction.task_id)
+            .subquery()
+        )
         counted = session.execute(
             update(Task)
-            .where(Task.id.in_(chosen.with_only_columns(Prediction.task_id)))
-            .values(total_annotations=Task.total_annotations + 1, updated_at=now)
+            .where(Task.id == per_task.c.task_id)
+            .values(total_annotations=Task.total_annotations + per_task.c.added, updated_at=now)
             .execution_options(synchronize_session=False)
         ).rowcount
         if not counted:
             continue
-        session.execute(
-            insert(Annotation).from_select(
+        created += session.execute(
+            insert(Annotation)
+            .from_select(
                 [
                     "task_id",
                     "project_id",
@@ -80,7 +100,7 @@ def predictions_to_annotations(
                     "created_at",
                     "updated_at",
                 ],
-                chosen.with_only_columns(
+                select(
                     Prediction.task_id,
                     literal(project.id),
                     Prediction.result,
@@ -90,10 +110,10 @@ def predictions_to_annotations(
                     Prediction.id,
                     literal(now, Task.created_at.type),
                     literal(now, Task.created_at.type),
-                ),
+                ).where(chosen),
             )
-        )
-        created += counted
+            .execution_options(preserve_rowcount=True)  # else psycopg's is gone
+        ).rowcount
     return created
 
 
@@ -130,19 +150,30 @@ def delete_selected_annotations(
     return deleted
 
 
-def _unconverted(model_version: str, tasks: Sequence[int]) -> Select[Any]:
-    """The newest prediction of ``model_version`` of each of ``tasks``, unless an annotation
-    already came from it."""
+def _unconverted(model_version: ModelVersions, tasks: Sequence[int]) -> ColumnElement[bool]:
+    """Predictions of ``tasks`` to convert: each task's newest of each chosen model version,
+    unless an annotation already came from it."""
+    latest = aliased(Prediction)
     converted = aliased(Annotation)
     newest = (
-        select(func.max(Prediction.id))
-        .where(Prediction.model_version == model_version, Prediction.task_id.in_(tasks))
-        .group_by(Prediction.task_id)
+        select(func.max(latest.id))
+        .where(latest.task_id.in_(tasks), *_of_versions(latest.model_version, model_version))
+        .group_by(latest.task_id, latest.model_version)
     )
-    return select(Prediction.id, Prediction.task_id, Prediction.result).where(
+    return and_(
         Prediction.id.in_(newest),
         ~exists().where(converted.parent_prediction_id == Prediction.id),
     )
+
+
+def _of_versions(
+    column: InstrumentedAttribute[str], model_version: ModelVersions
+) -> list[ColumnElement[bool]]:
+    """The condition that ``column`` is one of the chosen versions; none for every version."""
+    if model_version is None:
+        return []
+    versions = [model_version] if isinstance(model_version, str) else list(model_version)
+    return [column.in_(versions)]
 
 
 def _selected_chunks(session: Session, project: Project, query: TaskQuery) -> list[list[int]]:
@@ -179,3 +210,25 @@ def run_on_selection(
     return start_run(
         session, runtime, version, Baseline("ids", ids=ids), options, created_by=created_by
     )
+
+
+def version_to_run(
+    session: Session, project: Project, prompt_version_id: int | None = None
+) -> PromptVersion:
+    """The prompt version "retrieve predictions" runs: the one given, else the one whose
+    predictions the project shows (its ``model_version`` names ``"<prompt>__<version>"``)."""
+    if prompt_version_id is not None:
+        version = session.get(PromptVersion, prompt_version_id)
+        if version is None:
+            raise ValidationError(
+                f"prompt_version: prompt version {prompt_version_id} does not exist"
+            )
+        return version
+    version = prompt_version_named(session, project.id, project.model_version)
+    if version is None:
+        raise ValidationError(
+            f"prompt_version: project {project.id}'s model_version {project.model_version!r} "
+            "names no prompt version; pass the id of the one to run as prompt_version, or set "
+            "the project's model_version to a prompt version's (\"<prompt>__<version>\")"
+        )
+    return version

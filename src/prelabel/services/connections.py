@@ -19,13 +19,14 @@ from prelabel.encryption import SecretBox
 from prelabel.errors import ConflictError, NotFoundError, ValidationError
 from prelabel.providers.base import STRUCTURED_MODES
 from prelabel.providers.embedders import BUNDLED_MODEL
-from prelabel.store import PromptVersion, ProviderConnection
+from prelabel.store import PromptVersion, ProviderConnection, get_or_raise
 
 KINDS = ("openai", "anthropic", "local")
 #: The connection ``prelabel init`` creates: the bundled model, the default provider.
 LOCAL_CONNECTION = "local"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,199}$")
+_MODEL_LENGTH = ProviderConnection.__table__.c.default_model.type.length
 
 
 def add_connection(
@@ -48,6 +49,8 @@ def add_connection(
         raise ValidationError("give either an API key or the name of a variable holding it")
     if api_key is not None and not api_key.strip():
         raise ValidationError("api_key: must not be empty")
+    if default_model is not None and len(default_model) > _MODEL_LENGTH:
+        raise ValidationError(f"default_model: at most {_MODEL_LENGTH} characters")
     if api_key_env is not None and not _ENV_NAME.match(api_key_env):
         raise ValidationError(f"api_key_env: {api_key_env!r} is not an environment variable name")
     if kind == "local" and base_url is None and (api_key or api_key_env):
@@ -107,15 +110,23 @@ def find_connection(session: Session, name: str) -> ProviderConnection:
     return connection
 
 
+def get_connection(session: Session, connection_id: int) -> ProviderConnection:
+    return get_or_raise(session, ProviderConnection, connection_id)
+
+
 def remove_connection(session: Session, name: str) -> None:
-    """Remove a connection no prompt version uses (their runs would lose their provider)."""
-    connection = find_connection(session, name)
+    """Remove the connection named ``name``, if no prompt version uses it."""
+    delete_connection(session, find_connection(session, name))
+
+
+def delete_connection(session: Session, connection: ProviderConnection) -> None:
+    """Delete a connection no prompt version uses (their runs would lose their provider)."""
     users = session.scalar(
         select(func.count(PromptVersion.id)).where(PromptVersion.connection_id == connection.id)
     )
     if users:
         raise ConflictError(
-            f"provider connection {name!r} is used by {users} prompt version(s); "
+            f"provider connection {connection.name!r} is used by {users} prompt version(s); "
             "point them at another connection first"
         )
     session.delete(connection)

@@ -1,4 +1,4 @@
-"""Prompts and their versions: create, save in place, save as a new version, rename.
+"""Prompts and their versions: create, save in place, save as a new version, rename, delete.
 
 A version's predictions carry ``model_version = "<prompt name>__<version title>"``. Saving a
 version in place changes what it would answer, so its predictions no longer describe it and
@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from prelabel.errors import ConflictError, ValidationError
@@ -27,12 +27,16 @@ from prelabel.store import (
     Prompt,
     PromptVersion,
     ProviderConnection,
+    Run,
     Task,
     get_or_raise,
 )
 from prelabel.store.models import model_version_name
 
+#: ``runs.ACTIVE_STATUSES``, which this module cannot import: the runs service imports it.
+_IN_PROGRESS = ("Pending", "Running")
 _NAME = re.compile(r"^\S(?:.{0,98}\S)?$")
+_MODEL_LENGTH = PromptVersion.__table__.c.model.type.length
 _PARAMETER_RANGES: dict[str, tuple[type, float, float]] = {
     "temperature": (float, 0.0, 2.0),
     "top_p": (float, 0.0, 1.0),
@@ -179,6 +183,58 @@ def list_prompts(session: Session, project: Project) -> list[tuple[Prompt, list[
     return [(p, [v for v in versions if v.prompt_id == p.id]) for p in prompts]
 
 
+def delete_prompt(session: Session, prompt: Prompt) -> int:
+    """Delete a prompt with its versions, their runs and predictions; returns how many
+    predictions went. Refused while one of its versions has a run in progress."""
+    versions = select(PromptVersion.id).where(PromptVersion.prompt_id == prompt.id)
+    _check_no_run_in_progress(
+        session, Run.prompt_version_id.in_(versions), f"prompt {prompt.name!r}"
+    )
+    deleted = delete_predictions(session, Prediction.prompt_version_id.in_(versions))
+    session.delete(prompt)
+    session.flush()
+    return deleted
+
+
+def delete_version(session: Session, version: PromptVersion) -> int:
+    """Delete a version with its runs and predictions; returns how many predictions went.
+
+    Refused while it has a run in progress, and for a prompt's only version: a prompt without
+    versions could neither run nor be saved as a new version (delete the prompt instead).
+    """
+    prompt, _ = _owners(session, version)
+    _check_no_run_in_progress(
+        session, Run.prompt_version_id == version.id, f"version {version.id} ({version.title!r})"
+    )
+    siblings = session.scalar(
+        select(func.count(PromptVersion.id)).where(PromptVersion.prompt_id == prompt.id)
+    )
+    if siblings == 1:
+        raise ConflictError(
+            f"version {version.id} is the only version of prompt {prompt.name!r}; "
+            "delete the prompt instead"
+        )
+    deleted = delete_predictions(session, Prediction.prompt_version_id == version.id)
+    session.delete(version)
+    session.flush()
+    return deleted
+
+
+def get_prompt(session: Session, prompt_id: int) -> Prompt:
+    return get_or_raise(session, Prompt, prompt_id)
+
+
+def prompt_versions(session: Session, prompt: Prompt) -> list[PromptVersion]:
+    """The prompt's versions, oldest first."""
+    return list(
+        session.scalars(
+            select(PromptVersion)
+            .where(PromptVersion.prompt_id == prompt.id)
+            .order_by(PromptVersion.id)
+        )
+    )
+
+
 def prompt_of(session: Session, version: PromptVersion) -> Prompt:
     return _owners(session, version)[0]
 
@@ -257,6 +313,8 @@ def _checked_template(project: Project, text: str) -> str:
 def _checked_model(model: str | None) -> str:
     if not model or not model.strip():
         raise ValidationError("model: required (the connection has no default model)")
+    if len(model.strip()) > _MODEL_LENGTH:
+        raise ValidationError(f"model: at most {_MODEL_LENGTH} characters")
     return model.strip()
 
 
@@ -279,6 +337,16 @@ def _check_name(field: str, value: str) -> None:
             f"{field}: {value!r} must be 1-100 characters without leading or trailing spaces "
             "and without '__' (it separates prompt and version in model versions)"
         )
+
+
+def _check_no_run_in_progress(session: Session, of: ColumnElement[bool], what: str) -> None:
+    """Deleting under a run in progress would leave its executor writing predictions of a
+    version that no longer exists; it must end (or be canceled) first."""
+    active = session.scalar(
+        select(Run.id).where(of, Run.status.in_(_IN_PROGRESS)).order_by(Run.id).limit(1)
+    )
+    if active is not None:
+        raise ConflictError(f"{what} has run {active} in progress; cancel it first")
 
 
 def _rename_predictions(session: Session, prompt: Prompt, version: PromptVersion) -> None:

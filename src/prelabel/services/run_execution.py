@@ -20,8 +20,8 @@ from prelabel.engine.cache import StoreEmbeddingCache
 from prelabel.engine.executor import RunProgress
 from prelabel.engine.executor import execute_run as execute_on_engine
 from prelabel.engine.job import RunJob, RunOptions
-from prelabel.engine.worklist import claim_run, worker_is_gone, worker_name
-from prelabel.errors import ConflictError, TemplateError, ValidationError
+from prelabel.engine.worklist import claim_run, release_run, worker_is_gone, worker_name
+from prelabel.errors import ConflictError, PrelabelError, TemplateError, ValidationError
 from prelabel.prompting.instructions import system_message
 from prelabel.prompting.template import parse_template
 from prelabel.providers.base import Provider
@@ -77,18 +77,24 @@ def execute_run(
     """Execute run ``run_id`` here until it ends; returns the run as it ended.
 
     The run must be Pending, or Running with its executor gone (its process died). ``worker``
-    names this executor in the run's lease (a fresh name by default).
+    names this executor in the run's lease (a fresh name by default). A run that cannot start
+    any more (its key's variable is unset, say) ends Failed with the reason, which is raised.
     """
     worker = worker or worker_name()
+    try:
+        with store.session() as session:
+            run = get_or_raise(session, Run, run_id)
+            version = get_or_raise(session, PromptVersion, run.prompt_version_id)
+            job = build_job(
+                session, version, runtime, run_id=run.id, options=RunOptions.from_json(run.options)
+            )
+            provider = _provider(session, store, runtime, version, job)
+    except PrelabelError as exc:
+        _fail_to_start(store, run_id, worker, exc.message)
+        raise
     with store.session() as session:
         run = get_or_raise(session, Run, run_id)
-        version = get_or_raise(session, PromptVersion, run.prompt_version_id)
-        job = build_job(
-            session, version, runtime, run_id=run.id, options=RunOptions.from_json(run.options)
-        )
-        provider = _provider(session, store, runtime, version, job)
-        replacing = run.worker if run.status == "Running" and worker_is_gone(run.worker) else None
-        if not claim_run(session, run.id, worker, replacing=replacing):
+        if not claim_run(session, run.id, worker, replacing=_dead_worker(run)):
             raise ConflictError(_unclaimable(run))
     asyncio.run(_execute(job, store, provider, worker, on_progress))
     with store.session() as session:
@@ -96,6 +102,22 @@ def execute_run(
         if ended.status != "Running":  # not taken over by another worker meanwhile
             evaluate_run(session, ended)
         return ended
+
+
+def _dead_worker(run: Run) -> str | None:
+    """The executor of a Running run whose process is known to be dead, which may be replaced
+    at once rather than when its lease runs out."""
+    return run.worker if run.status == "Running" and worker_is_gone(run.worker) else None
+
+
+def _fail_to_start(store: Store, run_id: int, worker: str, error: str) -> None:
+    """End a run that cannot start (its key's variable was unset since it was created, say) as
+    Failed with the reason, if it was waiting for an executor: left waiting, it would be picked
+    up and fail again without end. Resuming it once the cause is fixed starts it."""
+    with store.session() as session:
+        run = session.get(Run, run_id)
+        if run is not None and claim_run(session, run_id, worker, replacing=_dead_worker(run)):
+            release_run(session, run_id, worker, status="Failed", error=error)
 
 
 def _provider(

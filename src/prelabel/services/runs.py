@@ -37,10 +37,15 @@ from prelabel.store.types import utcnow
 
 ACTIVE_STATUSES = ("Pending", "Running")
 MAX_SAMPLE = 10_000_000
+# Numbers are ASCII digits, short enough for int() and for a 64-bit database integer.
 _BASELINE = re.compile(
-    r"^(?:(?P<simple>all|ground-truth|missing)|sample:(?P<n>\d+)(?::(?P<seed>-?\d+))?"
-    r"|ids:(?P<ids>\d+(?:,\d+)*))$"
+    r"^(?:(?P<simple>all|ground-truth|missing)"
+    r"|sample:(?P<n>[0-9]{1,18})(?::(?P<seed>-?[0-9]{1,18}))?"
+    r"|ids:(?P<ids>[0-9]{1,18}(?:,[0-9]{1,18})*))$"
 )
+#: Task ids are 32-bit integer columns: a larger number names no task, and PostgreSQL refuses
+#: to compare one with an id column.
+_LARGEST_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -183,8 +188,9 @@ def _sample(session: Session, tasks: Any, baseline: Baseline) -> list[int]:
 
 def _explicit(session: Session, tasks: Any, ids: tuple[int, ...], project_id: int) -> list[int]:
     found: set[int] = set()
-    for start in range(0, len(ids), 1000):
-        chunk = ids[start : start + 1000]
+    possible = [task_id for task_id in ids if task_id <= _LARGEST_ID]
+    for start in range(0, len(possible), 1000):
+        chunk = possible[start : start + 1000]
         found.update(session.scalars(tasks.where(Task.id.in_(chunk))))
     missing = [task_id for task_id in ids if task_id not in found]
     if missing:
