@@ -147,6 +147,12 @@ def test_task_list_shows_the_computed_columns(setup: Setup) -> None:
     assert [t["predictions_score"] for t in scored] == [0.2, None, 0.7, None]
 
 
+def test_task_list_filters_on_a_versions_agreement_with_the_ground_truth(setup: Setup) -> None:
+    assert setup.listed("--filter", "agreement.v2:less:1") == [0]
+    assert setup.listed("--filter", "agreement.v1:equal:1") == [0]
+    assert setup.listed("--filter", "agreement.v1:empty:true") == [1, 2, 3]
+
+
 def test_task_list_as_a_table_counts_the_filtered_tasks(setup: Setup) -> None:
     result = setup.cli(
         "task", "list", "Reviews", "--filter", "data.lang:equal:en", "--columns", "id,data.lang"

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 
+from prelabel.api import create_app
+from prelabel.settings import Settings
+from prelabel.store import Store
 from tests.api.conftest import Account
+from tests.factories import SENTIMENT_CONFIG
 
 
 def test_health_answers_without_a_token(anonymous: TestClient) -> None:
@@ -50,3 +55,24 @@ def test_unknown_path_is_a_404_with_a_json_reason(client: TestClient) -> None:
     response = client.get("/api/nothing-here/")
     assert response.status_code == 404
     assert response.json()["detail"]
+
+
+def test_a_body_over_the_upload_limit_is_refused_with_413_and_stores_nothing(
+    settings: Settings, store: Store, admin: Account
+) -> None:
+    small = settings.model_copy(update={"max_upload_mb": 0.01})  # 10 kB
+    with TestClient(create_app(small, store=store, run_jobs=False)) as client:
+        client.headers.update(admin.headers)
+        project = client.post(
+            "/api/projects", json={"title": "Limits", "label_config": SENTIMENT_CONFIG}
+        ).json()
+        tasks = [{"text": "x" * 100} for _ in range(200)]  # about 24 kB
+        declared = client.post(f"/api/projects/{project['id']}/import", json=tasks)
+        streamed = client.post(
+            f"/api/projects/{project['id']}/import",
+            content=iter([orjson.dumps(tasks)]),  # chunked: no Content-Length to go by
+            headers={"Content-Type": "application/json"},
+        )
+        listed = client.get("/api/tasks", params={"project": project["id"]}).json()
+    assert declared.status_code == 413 and streamed.status_code == 413
+    assert listed["total"] == 0

@@ -168,6 +168,21 @@ class TestListTasks:
         assert [t["id"] for t in body["tasks"]] == [ids[3], ids[2], ids[0]]
         assert body["total"] == 3
 
+    def test_list_filters_on_a_model_versions_agreement_with_the_ground_truth(
+        self, client: TestClient, store: Store, project_id: int
+    ) -> None:
+        ids = _import(store, project_id, [LABELED, {"text": "unlabeled"}])
+        wrong = {"filter": "filter:tasks:agreement.v2", "operator": "less", "value": 1}
+        right = {**wrong, "filter": "filter:tasks:agreement.v1"}
+
+        def listed(item: dict[str, Any]) -> list[int]:
+            query = orjson.dumps({"filters": {"items": [item]}}).decode()
+            body = client.get("/api/tasks", params={"project": project_id, "query": query})
+            return [task["id"] for task in body.json()["tasks"]]
+
+        assert listed(wrong) == [ids[0]]
+        assert listed(right) == []
+
     @pytest.mark.parametrize(
         ("query", "message"),
         [

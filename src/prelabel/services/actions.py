@@ -182,7 +182,7 @@ def _selected_chunks(session: Session, project: Project, query: TaskQuery) -> li
     ids = array("q")
     rows = session.scalars(
         select(Task.id)
-        .where(query.condition(project))
+        .where(query.condition(session, project))
         .order_by(Task.id)
         .execution_options(yield_per=CHUNK)
     )
@@ -204,7 +204,9 @@ def run_on_selection(
     """A Pending run of ``version`` on the selected tasks (the "ids" baseline), to execute."""
     if prompt_of(session, version).project_id != project.id:
         raise ValidationError(f"prompt version {version.id} belongs to another project")
-    ids = tuple(session.scalars(select(Task.id).where(query.condition(project)).order_by(Task.id)))
+    ids = tuple(
+        session.scalars(select(Task.id).where(query.condition(session, project)).order_by(Task.id))
+    )
     if not ids:
         raise ValidationError("the selection holds no task")
     return start_run(

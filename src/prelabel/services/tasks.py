@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
@@ -18,12 +19,20 @@ from sqlalchemy.orm import Session
 
 from prelabel.errors import NotFoundError, ValidationError
 from prelabel.evaluation import agreement
+from prelabel.services.ground_truth import ground_truth
 from prelabel.services.projects import project_config
 from prelabel.services.serialization import annotation_payload, prediction_payload, task_payload
 from prelabel.store import Annotation, Prediction, Project, Task
-from prelabel.store.task_filters import Filters, Selection, order_by, task_condition
+from prelabel.store.task_filters import (
+    Filters,
+    Selection,
+    agreement_version,
+    order_by,
+    task_condition,
+)
 
 MAX_PAGE_SIZE = 1000
+AGREEMENT_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -36,10 +45,51 @@ class TaskQuery:
     ordering: str | None = None
     score_version: str | None = None
 
-    def condition(self, project: Project) -> ColumnElement[bool]:
+    def condition(self, session: Session, project: Project) -> ColumnElement[bool]:
+        """The WHERE clause; agreement filters are worked out here, from the ground truth."""
+        versions = {
+            version
+            for item in self.filters.items
+            if (version := agreement_version(item.column)) is not None
+        }
         return task_condition(
-            project.id, self.filters, self.selection, score_version=self.score_version
+            project.id,
+            self.filters,
+            self.selection,
+            score_version=self.score_version,
+            agreements={
+                version: task_agreements(session, project, version) for version in versions
+            },
         )
+
+
+def task_agreements(session: Session, project: Project, model_version: str) -> dict[int, float]:
+    """Each task's agreement between its ground truth and its (newest) prediction of
+    ``model_version``, for the tasks that have both and whose truth answers some control.
+
+    Read in chunks of ground-truth tasks: a project's ground truth is what people labeled,
+    so this is thousands of comparisons, not millions.
+    """
+    config = project_config(project)
+    agreements: dict[int, float] = {}
+    truths = ground_truth(session, project.id)
+    while chunk := list(islice(truths, AGREEMENT_CHUNK)):
+        predicted: dict[int, list[dict[str, Any]]] = dict(
+            session.execute(
+                select(Prediction.task_id, Prediction.result)
+                .where(
+                    Prediction.task_id.in_([task_id for task_id, _, _ in chunk]),
+                    Prediction.model_version == model_version,
+                )
+                .order_by(Prediction.id)
+            ).all()
+        )
+        for task_id, _data, truth in chunk:
+            if task_id in predicted:
+                value = agreement(config, truth, predicted[task_id])
+                if value is not None:
+                    agreements[task_id] = value
+    return agreements
 
 
 @dataclass(frozen=True)
@@ -66,7 +116,7 @@ def list_tasks(
         raise ValidationError(f"page: must be 1 or more, got {page}")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValidationError(f"page_size: must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
-    condition = query.condition(project)
+    condition = query.condition(session, project)
     total, annotations, predictions = session.execute(
         select(
             func.count(Task.id),

@@ -11,12 +11,25 @@ computes them for the rows it shows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, exists, false, func, literal, not_, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+)
 from sqlalchemy.ext.compiler import compiles
 
 from prelabel.errors import ValidationError
@@ -96,11 +109,21 @@ def task_condition(
     selection: Selection = Selection(),
     *,
     score_version: str | None = None,
+    agreements: Mapping[str, Mapping[int, float]] | None = None,
 ) -> ColumnElement[bool]:
-    """The WHERE clause of the project's tasks that the filters and selection pick."""
+    """The WHERE clause of the project's tasks that the filters and selection pick.
+
+    Agreement is computed by the evaluation, not by SQL: an ``agreement.<version>`` filter
+    needs ``agreements[version]``, the agreement of each task that has one.
+    """
     conditions: list[ColumnElement[bool]] = [Task.project_id == project_id]
     if filters.items:
-        parts = [_condition(item, score_version) for item in filters.items]
+        parts = [
+            _agreement_condition(item, (agreements or {}).get(version, {}))
+            if (version := agreement_version(item.column))
+            else _condition(item, score_version)
+            for item in filters.items
+        ]
         conditions.append(and_(*parts) if filters.conjunction == "and" else or_(*parts))
     if selection.all:
         if selection.ids:
@@ -305,6 +328,20 @@ def _model_version_condition(item: Filter) -> ColumnElement[bool]:
     return not_(found) if item.operator.startswith("not_") else found
 
 
+def _agreement_condition(item: Filter, known: Mapping[int, float]) -> ColumnElement[bool]:
+    """Tasks whose agreement passes the filter, named by id (inlined: there may be more than
+    a database accepts as bound parameters)."""
+    judge = agreement_predicate(item)
+    if isinstance(judge, bool):
+        ids = list(known)
+        wanted_missing = judge
+    else:
+        ids = [task for task, value in known.items() if judge(value)]
+        wanted_missing = False
+    listed = Task.id.in_(bindparam(None, ids, expanding=True, literal_execute=True))
+    return not_(listed) if wanted_missing else listed
+
+
 def _has_ground_truth() -> ColumnElement[bool]:
     return exists().where(
         Annotation.task_id == Task.id,
@@ -316,9 +353,54 @@ def _has_ground_truth() -> ColumnElement[bool]:
 def _check_column(name: str, what: str) -> None:
     if name in COLUMNS or (name.startswith("data.") and len(name) > 5):
         return
+    if what == "filter" and agreement_version(name):
+        return
     raise ValidationError(
         f"{what}: unknown column {name!r}; columns: {', '.join(COLUMNS)}, data.<field>"
+        + (", agreement.<model version>" if what == "filter" else "")
     )
+
+
+def agreement_version(column: str) -> str | None:
+    """The model version an ``agreement.<model version>`` column names, else None."""
+    prefix = "agreement."
+    return column[len(prefix) :] or None if column.startswith(prefix) else None
+
+
+AgreementPredicate = Callable[[float], bool]
+
+
+def agreement_predicate(item: Filter) -> AgreementPredicate | bool:
+    """How an agreement filter judges a task: a predicate on its agreement (0-1), for tasks
+    that have one; or, for ``empty``, whether it wants the tasks that have none."""
+    if item.operator == "empty":
+        return _boolean(item)
+    if item.operator in ("in", "not_in"):
+        low, high = _range(item)
+        if not (_is_number(low) and _is_number(high)):
+            raise ValidationError(f"filter {item.column}: {item.operator} needs numbers")
+        inside = item.operator == "in"
+        return lambda value: (low <= value <= high) == inside
+    compare = _COMPARISONS.get(item.operator)
+    if compare is None:
+        raise ValidationError(
+            f"filter {item.column}: operator {item.operator!r} does not apply; use "
+            f"{', '.join(_COMPARISONS)}, in, not_in or empty"
+        )
+    if not _is_number(item.value):
+        raise ValidationError(f"filter {item.column}: {item.operator} needs a number")
+    threshold = item.value
+    return lambda value: compare(value, threshold)
+
+
+_COMPARISONS: dict[str, Callable[[float, float], bool]] = {
+    "less": operator.lt,
+    "less_or_equal": operator.le,
+    "greater": operator.gt,
+    "greater_or_equal": operator.ge,
+    "equal": operator.eq,
+    "not_equal": operator.ne,
+}
 
 
 def _boolean(item: Filter) -> bool:
