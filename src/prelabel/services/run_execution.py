@@ -94,8 +94,10 @@ def execute_run(
         raise
     with store.session() as session:
         run = get_or_raise(session, Run, run_id)
-        if not claim_run(session, run.id, worker, replacing=_dead_worker(run)):
-            raise ConflictError(_unclaimable(run))
+        claimed = claim_run(session, run.id, worker, replacing=_dead_worker(run))
+    if not claimed:
+        asyncio.run(provider.aclose())
+        raise ConflictError(_unclaimable(run))
     asyncio.run(_execute(job, store, provider, worker, on_progress))
     with store.session() as session:
         ended = get_or_raise(session, Run, run_id)
