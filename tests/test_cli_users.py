@@ -1,11 +1,16 @@
-"""``prelabel user`` and ``prelabel token``: the accounts and keys the API accepts."""
+"""``prelabel user`` and ``prelabel token``: the accounts, keys and passwords the API and
+the web pages accept."""
 
 from __future__ import annotations
 
+import io
+
 import orjson
+import pytest
 from fastapi.testclient import TestClient
 
 from prelabel.api import create_app
+from prelabel.services.users import authenticate_password
 from prelabel.settings import Settings
 from prelabel.store import Store
 
@@ -55,3 +60,39 @@ def test_user_list_shows_every_user(cli) -> None:
         ("a@example.com", True),
         ("b@example.com", False),
     ]
+
+
+def test_set_password_reads_stdin_and_lets_the_user_log_in(
+    cli, store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cli("user", "create", "--email", "ann@example.com").status == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long passphrase\n"))
+    result = cli("user", "set-password", "--email", "Ann@example.com")
+    assert result.status == 0, result.stderr
+    assert result.stdout.strip() == "Password set for ann@example.com."
+    with store.session() as session:
+        assert authenticate_password(session, "ann@example.com", "a long passphrase")
+
+
+def test_user_create_with_password_sets_it(cli, store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long passphrase\n"))
+    assert cli("user", "create", "--email", "bob@example.com", "--password").status == 0
+    with store.session() as session:
+        assert authenticate_password(session, "bob@example.com", "a long passphrase")
+
+
+@pytest.mark.parametrize(
+    ("email", "typed", "message"),
+    [
+        pytest.param("ann@example.com", "short\n", "password: at least 8 characters", id="short"),
+        pytest.param("nobody@example.com", "a long passphrase\n", "no user has e-mail", id="who"),
+    ],
+)
+def test_set_password_refusals_are_one_line(
+    cli, monkeypatch: pytest.MonkeyPatch, email: str, typed: str, message: str
+) -> None:
+    assert cli("user", "create", "--email", "ann@example.com").status == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO(typed))
+    result = cli("user", "set-password", "--email", email)
+    assert result.status == 1
+    assert message in result.stderr

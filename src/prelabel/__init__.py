@@ -7,6 +7,7 @@ themselves live in ``prelabel.services``, which take a SQLAlchemy session from `
 from prelabel.errors import (
     AuthenticationError,
     ConflictError,
+    ForbiddenError,
     ImportFormatError,
     LabelConfigError,
     NotFoundError,
@@ -25,6 +26,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AuthenticationError",
     "ConflictError",
+    "ForbiddenError",
     "ImportFormatError",
     "LabelConfig",
     "LabelConfigError",

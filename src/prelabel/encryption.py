@@ -44,9 +44,16 @@ class SecretBox:
 
 def open_secret_box(settings: Settings) -> SecretBox:
     """The box for this deployment's secret, creating the local secret file if needed."""
+    return SecretBox(server_secret(settings))
+
+
+def server_secret(settings: Settings) -> str:
+    """This deployment's secret: ``PRELABEL_SECRET_KEY``, else the local secret file (created
+    if needed). Other uses (the web's session signing) derive their own key from it, so no
+    two purposes share a key."""
     if settings.secret_key:
-        return SecretBox(settings.secret_key.get_secret_value())
-    return SecretBox(_local_secret(settings.data_dir / "secret.key"))
+        return settings.secret_key.get_secret_value()
+    return _local_secret(settings.data_dir / "secret.key")
 
 
 def _local_secret(path: Path) -> str:

@@ -13,7 +13,9 @@ their message as one line. Catch a family to handle all of its members::
     │   ├── ResultError               an annotation/prediction result that does not fit the config
     │   ├── ImportFormatError         a file that cannot be read as the format it claims
     │   └── TemplateError             a prompt template that cannot be parsed or rendered
-    ├── AuthenticationError           401, a missing or unknown API token
+    ├── AuthenticationError           401, a missing or unknown API token, a failed login
+    ├── ForbiddenError                403, a request refused whoever sends it (a web form
+    │                                 without its CSRF token)
     ├── StoreError                    503, a database that is absent or not initialised
     ├── ProviderError                 502, a model provider failed a request
     │   ├── ProviderRateLimited       429 from the provider; carries ``retry_after``
@@ -92,10 +94,18 @@ class TemplateError(ValidationError):
 
 
 class AuthenticationError(PrelabelError):
-    """Raised when a request carries no API token or one that is unknown."""
+    """Raised when a request carries no API token or one that is unknown, or when an e-mail
+    and password do not match an active user's."""
 
     status = 401
     code = "unauthenticated"
+
+
+class ForbiddenError(PrelabelError):
+    """Raised when a request is refused as sent, such as a web form without its CSRF token."""
+
+    status = 403
+    code = "forbidden"
 
 
 class StoreError(PrelabelError):

@@ -1,5 +1,7 @@
 """The FastAPI application: ``create_app(settings)`` builds it, nothing happens at import.
 
+It serves the REST API and, at every other path, the web pages (``prelabel.web``).
+
 The app owns a store (or is given one by tests), the runtime that executes runs (the key box
 and prices) and the in-process job runner; its lifespan opens and closes them.
 """
@@ -20,6 +22,7 @@ from prelabel.jobs import InProcessRunner
 from prelabel.services.run_execution import Runtime
 from prelabel.settings import Settings
 from prelabel.store import Store
+from prelabel.web import configure_web
 
 
 def create_app(
@@ -63,5 +66,6 @@ def create_app(
     )
     install_error_handlers(app)
     configure_routes(app)
+    configure_web(app, settings)
     app.add_middleware(OptionalTrailingSlash)
     return app

@@ -34,7 +34,8 @@ def serve(
         ),
     ] = True,
 ):
-    """Serve the REST API and execute runs; runs a crash left unfinished resume at start.
+    """Serve the web app and the REST API and execute runs; runs a crash left unfinished
+    resume at start.
 
     The database is created or upgraded first; on an empty one the first admin user is
     created and their API token printed once.
@@ -52,7 +53,13 @@ def serve_api(settings: Settings, *, host: str, port: int, jobs: bool = True) ->
         out = console(stderr=True)
         if issued is not None:
             out.print(f"Created admin {DEFAULT_ADMIN_EMAIL}; API token (shown once): {issued.key}")
-        out.print(f"prelabel API on http://{host}:{port} (docs at /docs); Ctrl-C stops it")
+            out.print(
+                "To log in to the web app: "
+                f"prelabel user set-password --email {DEFAULT_ADMIN_EMAIL}"
+            )
+        out.print(
+            f"prelabel on http://{host}:{port} (web app at /, API docs at /docs); Ctrl-C stops it"
+        )
         uvicorn.run(
             create_app(settings, store=store, run_jobs=jobs),
             host=host,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 import typer
 from rich.table import Table
 
@@ -18,6 +17,7 @@ from prelabel.services.actions import (
 )
 from prelabel.services.predictions import delete_model_version, list_model_versions
 from prelabel.services.projects import find_project
+from prelabel.services.task_queries import typed_filter
 from prelabel.services.tasks import TaskQuery, list_tasks
 from prelabel.services.users import first_admin
 from prelabel.store.task_filters import Filter, Filters, Selection
@@ -179,13 +179,7 @@ def _filter(text: str) -> Filter:
     operator, _, raw = rest.partition(":")
     if not column or not operator:
         raise ValidationError(f"filter: {text!r} is not COLUMN:OPERATOR:VALUE")
-    try:
-        value: Any = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        value = raw
-    if column == "predictions_model_versions" and isinstance(value, str):
-        value = [value]
-    return Filter(column, operator, value)
+    return typed_filter(column, operator, raw)
 
 
 def _selection(tasks: str) -> Selection:

@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from prelabel.errors import ValidationError
 from prelabel.services.tasks import TaskQuery
 from prelabel.store.task_filters import Filter, Filters, Selection
@@ -114,3 +116,16 @@ def _ordering(value: Any) -> str | None:
 
 def _kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
+
+
+def typed_filter(column: str, operator: str, text: str) -> Filter:
+    """A filter whose value was typed as text (on the command line, in a web form): read as
+    JSON when it is JSON (``3``, ``true``, ``{"min": 1, "max": 9}``), else as the text itself;
+    one model version stands for a list of one."""
+    try:
+        value: Any = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        value = text
+    if column == "predictions_model_versions" and isinstance(value, str):
+        value = [value]
+    return Filter(column, operator, value)

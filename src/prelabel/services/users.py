@@ -1,11 +1,13 @@
-"""Users and their API tokens."""
+"""Users, their API tokens, and their passwords for the web pages."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -15,6 +17,12 @@ from prelabel.store import ApiToken, User
 from prelabel.store.types import utcnow
 
 TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+PASSWORD_MIN_LENGTH = 8
+#: Longer passwords are refused rather than hashed: hashing megabytes would be a cheap way
+#: to keep a server busy.
+PASSWORD_MAX_LENGTH = 1024
+#: scrypt's cost: 16 MiB and some 50 ms per hash, so a stolen database is slow to guess at.
+_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 
 
 @dataclass(frozen=True)
@@ -93,3 +101,64 @@ def create_first_admin(session: Session, *, email: str) -> IssuedToken | None:
 
 def first_admin(session: Session) -> User | None:
     return session.scalar(select(User).where(User.is_admin.is_(True)).order_by(User.id).limit(1))
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    """Give ``user`` a password for the web pages (replacing any former one).
+
+    Stored as a salted scrypt hash; the web signs a user out everywhere when it changes.
+    """
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise ValidationError(f"password: at least {PASSWORD_MIN_LENGTH} characters")
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise ValidationError(f"password: at most {PASSWORD_MAX_LENGTH} characters")
+    user.password_hash = hash_password(password)
+    session.flush()
+
+
+def authenticate_password(session: Session, email: str, password: str) -> User:
+    """The active user with this e-mail and password; one AuthenticationError otherwise.
+
+    The error does not say which of the two was wrong, and an unknown address costs the same
+    hashing as a known one, so neither the message nor the timing tells which addresses exist.
+    """
+    try:
+        user = find_user_by_email(session, email)
+    except ValidationError:
+        user = None
+    stored = user.password_hash if user is not None and user.is_active else None
+    matches = verify_password(stored or _decoy_hash(), password)
+    if user is None or stored is None or not matches:
+        raise AuthenticationError("wrong e-mail or password")
+    return user
+
+
+def hash_password(password: str) -> str:
+    """``scrypt$N$r$p$<salt hex>$<hash hex>``: the parameters travel with the hash, so they can
+    be raised later without making stored hashes unreadable."""
+    salt = secrets.token_bytes(16)
+    digest = _scrypt(password, salt, _SCRYPT_N, _SCRYPT_R, _SCRYPT_P)
+    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${salt.hex()}${digest.hex()}"
+
+
+def verify_password(stored: str, password: str) -> bool:
+    """Whether ``password`` hashes to ``stored``, compared in constant time; False for a
+    malformed hash or a password past the length limit."""
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt" or len(password) > PASSWORD_MAX_LENGTH:
+            return False
+        computed = _scrypt(password, bytes.fromhex(salt), int(n), int(r), int(p))
+    except ValueError:
+        return False
+    return hmac.compare_digest(computed.hex(), digest)
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=32)
+
+
+@cache
+def _decoy_hash() -> str:
+    """A hash to check a password against when there is no user's to check it against."""
+    return hash_password(secrets.token_hex(16))
