@@ -11,6 +11,8 @@ from prelabel.errors import ConflictError, TemplateError, ValidationError
 from prelabel.services.connections import add_connection
 from prelabel.services.prompts import (
     create_prompt,
+    delete_prompt,
+    delete_version,
     model_version_name,
     rename_prompt,
     rename_version,
@@ -98,6 +100,25 @@ def test_renaming_prompt_and_version_renames_their_predictions(
     rename_prompt(session, prompt, "sentiment")
     rename_version(session, version, "baseline")
     assert set(session.scalars(select(Prediction.model_version))) == {"sentiment__baseline"}
+
+
+def test_the_projects_chosen_model_version_follows_renames_and_is_forgotten_on_delete(
+    session: Session, project: Project, connection: ProviderConnection
+) -> None:
+    prompt, first = create_prompt(
+        session, project, name="p", template="{text}", connection=connection
+    )
+    second = save_version_as(session, first, title="v2")
+    project.model_version = "p__v1"
+    rename_prompt(session, prompt, "sentiment")
+    rename_version(session, first, "baseline")
+    session.refresh(project)
+    assert project.model_version == "sentiment__baseline"
+    delete_version(session, second)
+    assert project.model_version == "sentiment__baseline", "another version's delete"
+    delete_prompt(session, prompt)
+    session.refresh(project)
+    assert project.model_version is None
 
 
 @pytest.mark.parametrize(

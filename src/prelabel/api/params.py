@@ -12,7 +12,10 @@ from typing import Annotated, Any
 from annotated_types import Ge, Le
 from pydantic import AfterValidator, AllowInfNan, BaseModel, Strict
 
-MAX_ID = 2**31 - 1
+from prelabel.errors import ValidationError
+from prelabel.store.types import MAX_INT4
+
+MAX_ID = MAX_INT4
 
 Id = Annotated[int, Ge(1), Le(MAX_ID)]
 """An id in a path or a query string."""
@@ -38,3 +41,11 @@ def sent_fields(body: BaseModel) -> dict[str, Any]:
     """The declared fields a client sent (extra keys aside): a PATCH leaves the others alone."""
     declared = type(body).model_fields
     return {name: getattr(body, name) for name in body.model_fields_set if name in declared}
+
+
+def comma_ids(field: str, values: list[str]) -> list[int]:
+    """Ids written ``1,2,3``, possibly over several values (``ids=1,2&ids=3``)."""
+    parts = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    if not all(part.isdecimal() and len(part) <= 10 and 1 <= int(part) <= MAX_ID for part in parts):
+        raise ValidationError(f"{field}: {values!r} is not a comma-separated list of ids")
+    return [int(part) for part in parts]

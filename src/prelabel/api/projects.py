@@ -12,9 +12,8 @@ from fastapi import Query, Request, Response
 from pydantic import BaseModel, Field
 
 from prelabel.api.deps import CurrentUser, SessionDep
-from prelabel.api.params import MAX_ID, Id
+from prelabel.api.params import Id, comma_ids
 from prelabel.api.responses import JSONBody
-from prelabel.errors import ValidationError
 from prelabel.services import projects as service
 
 
@@ -115,9 +114,4 @@ def validate_label_config(project_id: Id, body: LabelConfigCheck, session: Sessi
 def _id_list(values: list[str] | None) -> list[int] | None:
     """``ids=1,2`` (Label Studio) or ``ids=1&ids=2`` (the SDK's way with lists); an empty
     ``ids=`` filters nothing, as in Label Studio."""
-    parts = [part.strip() for value in values or () for part in value.split(",") if part.strip()]
-    if not parts:
-        return None
-    if not all(part.isdecimal() and len(part) <= 10 and 1 <= int(part) <= MAX_ID for part in parts):
-        raise ValidationError(f"ids: must be project ids separated by commas, got {values!r}")
-    return [int(part) for part in parts]
+    return comma_ids("ids", values or []) or None

@@ -14,7 +14,7 @@ from pydantic import ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from prelabel.api.deps import CurrentUser, JobsDep, RuntimeDep, SessionDep
-from prelabel.api.params import MAX_ID, BodyId, Id
+from prelabel.api.params import BodyId, Id, comma_ids
 from prelabel.api.prompts import Body
 from prelabel.api.responses import JSONBody
 from prelabel.engine.job import RunOptions
@@ -195,7 +195,7 @@ def _changed_options(run: Run, body: RunChanges | None) -> RunOptions | None:
 
 
 def _ids(field: str, text: str) -> list[int]:
-    parts = [part.strip() for part in text.split(",")]
-    if not all(part.isdecimal() and len(part) <= 10 and 1 <= int(part) <= MAX_ID for part in parts):
+    ids = comma_ids(field, [text])
+    if not ids:
         raise ValidationError(f"{field}: {text!r} is not a comma-separated list of ids")
-    return [int(part) for part in parts]
+    return ids

@@ -27,7 +27,7 @@ from prelabel.services.projects import project_config
 from prelabel.services.users import create_user, find_user_by_email
 from prelabel.store import Annotation, Prediction, Project, Task, User
 from prelabel.store.bulk import insert_rows, insert_rows_returning_ids
-from prelabel.store.types import utcnow
+from prelabel.store.types import MAX_INT4, utcnow
 
 T = TypeVar("T")
 
@@ -36,7 +36,6 @@ PREANNOTATED_MODEL_VERSION = "preannotated"
 #: Task ids per statement when reading the tasks predictions name: far below any database's
 #: limit on bound parameters.
 _ID_CHUNK = 5000
-_MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -169,7 +168,7 @@ def _task_reference(item: Any, index: int) -> int:
     if not isinstance(item, dict):
         raise ImportFormatError(f"{where}: must be an object, got {json_type(item)}")
     task_id = item.get("task")
-    if isinstance(task_id, bool) or not isinstance(task_id, int) or not 1 <= task_id <= _MAX_ID:
+    if isinstance(task_id, bool) or not isinstance(task_id, int) or not 1 <= task_id <= MAX_INT4:
         raise ImportFormatError(f"{where}.task: must be a task id, got {task_id!r}")
     return task_id
 

@@ -139,11 +139,12 @@ def rename_prompt(session: Session, prompt: Prompt, name: str) -> Prompt:
     )
     if taken:
         raise ConflictError(f"project {prompt.project_id} already has a prompt named {name!r}")
+    old_name = prompt.name
     prompt.name = name
     for version in session.scalars(
         select(PromptVersion).where(PromptVersion.prompt_id == prompt.id)
     ):
-        _rename_predictions(session, prompt, version)
+        _rename_predictions(session, prompt, version, model_version_name(old_name, version.title))
     session.flush()
     return prompt
 
@@ -152,8 +153,9 @@ def rename_version(session: Session, version: PromptVersion, title: str) -> Prom
     """Retitle a version; its predictions keep their results and take the new name."""
     prompt, _ = _owners(session, version)
     _check_unique_title(session, prompt, title, exclude=version.id)
+    old_name = model_version_name(prompt.name, version.title)
     version.title = title
-    _rename_predictions(session, prompt, version)
+    _rename_predictions(session, prompt, version, old_name)
     session.flush()
     return version
 
@@ -191,6 +193,12 @@ def delete_prompt(session: Session, prompt: Prompt) -> int:
         session, Run.prompt_version_id.in_(versions), f"prompt {prompt.name!r}"
     )
     deleted = delete_predictions(session, Prediction.prompt_version_id.in_(versions))
+    titles = session.scalars(
+        select(PromptVersion.title).where(PromptVersion.prompt_id == prompt.id)
+    )
+    _forget_model_versions(
+        session, prompt.project_id, [model_version_name(prompt.name, t) for t in titles]
+    )
     session.delete(prompt)
     session.flush()
     return deleted
@@ -215,6 +223,9 @@ def delete_version(session: Session, version: PromptVersion) -> int:
             "delete the prompt instead"
         )
     deleted = delete_predictions(session, Prediction.prompt_version_id == version.id)
+    _forget_model_versions(
+        session, prompt.project_id, [model_version_name(prompt.name, version.title)]
+    )
     session.delete(version)
     session.flush()
     return deleted
@@ -349,10 +360,30 @@ def _check_no_run_in_progress(session: Session, of: ColumnElement[bool], what: s
         raise ConflictError(f"{what} has run {active} in progress; cancel it first")
 
 
-def _rename_predictions(session: Session, prompt: Prompt, version: PromptVersion) -> None:
+def _rename_predictions(
+    session: Session, prompt: Prompt, version: PromptVersion, old_name: str
+) -> None:
+    """Give the version's predictions its new name; a project whose chosen model version
+    (its prediction score, its prelabels) was the old name follows it."""
+    new_name = model_version_name(prompt.name, version.title)
     session.execute(
         update(Prediction)
         .where(Prediction.prompt_version_id == version.id)
-        .values(model_version=model_version_name(prompt.name, version.title))
+        .values(model_version=new_name)
         .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Project)
+        .where(Project.id == prompt.project_id, Project.model_version == old_name)
+        .values(model_version=new_name)
+    )
+
+
+def _forget_model_versions(session: Session, project_id: int, names: list[str]) -> None:
+    """A project whose chosen model version is deleted chooses none, as deleting a model
+    version's predictions does."""
+    session.execute(
+        update(Project)
+        .where(Project.id == project_id, Project.model_version.in_(names))
+        .values(model_version=None)
     )

@@ -33,7 +33,7 @@ from prelabel.store import (
 )
 from prelabel.store.bulk import insert_rows
 from prelabel.store.models import model_version_name
-from prelabel.store.types import utcnow
+from prelabel.store.types import MAX_INT4, utcnow
 
 ACTIVE_STATUSES = ("Pending", "Running")
 MAX_SAMPLE = 10_000_000
@@ -45,7 +45,6 @@ _BASELINE = re.compile(
 )
 #: Task ids are 32-bit integer columns: a larger number names no task, and PostgreSQL refuses
 #: to compare one with an id column.
-_LARGEST_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -188,7 +187,7 @@ def _sample(session: Session, tasks: Any, baseline: Baseline) -> list[int]:
 
 def _explicit(session: Session, tasks: Any, ids: tuple[int, ...], project_id: int) -> list[int]:
     found: set[int] = set()
-    possible = [task_id for task_id in ids if task_id <= _LARGEST_ID]
+    possible = [task_id for task_id in ids if task_id <= MAX_INT4]
     for start in range(0, len(possible), 1000):
         chunk = possible[start : start + 1000]
         found.update(session.scalars(tasks.where(Task.id.in_(chunk))))

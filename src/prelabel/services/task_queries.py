@@ -23,9 +23,9 @@ import orjson
 from prelabel.errors import ValidationError
 from prelabel.services.tasks import TaskQuery
 from prelabel.store.task_filters import Filter, Filters, Selection
+from prelabel.store.types import MAX_INT4
 
 #: Task ids are 32-bit: PostgreSQL refuses to compare the column with a larger number.
-_MAX_ID = 2**31 - 1
 
 
 def task_query_from_json(
@@ -95,7 +95,7 @@ def _selection(value: Any) -> Selection:
         )
     ids = value.get(key) or []
     if not isinstance(ids, list) or not all(
-        isinstance(i, int) and not isinstance(i, bool) and 1 <= i <= _MAX_ID for i in ids
+        isinstance(i, int) and not isinstance(i, bool) and 1 <= i <= MAX_INT4 for i in ids
     ):
         raise ValidationError(f"selectedItems.{key}: must be a list of task ids")
     return Selection(all=everything, ids=tuple(ids))

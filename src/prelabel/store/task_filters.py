@@ -34,6 +34,7 @@ from sqlalchemy.ext.compiler import compiles
 
 from prelabel.errors import ValidationError
 from prelabel.store.models import Annotation, Prediction, Task
+from prelabel.store.types import MAX_INT4
 
 OPERATORS = (
     "equal",
@@ -213,9 +214,9 @@ def _values(item: Filter) -> list[Any]:
             raise ValidationError(
                 f"filter {item.column}: {item.operator} needs numbers, got {raw!r}"
             )
-        if item.column in _INTEGER_COLUMNS and not all(abs(value) <= _MAX_INT for value in raw):
+        if item.column in _INTEGER_COLUMNS and not all(abs(value) <= MAX_INT4 for value in raw):
             raise ValidationError(
-                f"filter {item.column}: {raw!r} is beyond the column's range (±{_MAX_INT})"
+                f"filter {item.column}: {raw!r} is beyond the column's range (±{MAX_INT4})"
             )
         return raw
     if not (all(isinstance(v, str) for v in raw) or all(_is_number(v) for v in raw)):
@@ -267,10 +268,7 @@ def _datetime(column: str, value: object) -> datetime:
 
 
 _NUMERIC_COLUMNS = ("id", *COUNTERS, "predictions_score")
-#: 32-bit integer columns: PostgreSQL refuses to compare one with a larger number (an error,
-#: not a non-match), so such a value is refused up front on both backends.
 _INTEGER_COLUMNS = ("id", *COUNTERS)
-_MAX_INT = 2**31 - 1
 
 
 class JsonNumber(ColumnElement[float]):

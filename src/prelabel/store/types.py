@@ -10,6 +10,11 @@ from sqlalchemy import JSON, DateTime, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 
+#: The largest id or counter: they are 32-bit integer columns, and PostgreSQL refuses to
+#: compare one with a larger number (an error, not a non-match), so input beyond it is refused
+#: up front on both backends.
+MAX_INT4 = 2**31 - 1
+
 #: JSON documents (task data, results). JSONB on PostgreSQL so later filters can use its
 #: operators and indexes; SQLite keeps JSON text.
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
