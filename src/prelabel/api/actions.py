@@ -27,9 +27,8 @@ from prelabel.services import actions as service
 from prelabel.services.predictions import model_version_counts
 from prelabel.services.projects import get_project
 from prelabel.services.run_execution import Runtime
-from prelabel.services.task_edits import score_version
 from prelabel.services.task_queries import task_query_from_json
-from prelabel.services.tasks import TaskQuery
+from prelabel.services.tasks import TaskQuery, score_version
 from prelabel.store import Project, User
 
 

@@ -7,13 +7,14 @@ background, and ``GET /api/prompts/runs/{id}`` shows its progress meanwhile.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Query
 from pydantic import ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from prelabel.api.deps import CurrentUser, JobsDep, RuntimeDep, SessionDep
+from prelabel.api.deps import CurrentUser, Jobs, JobsDep, RuntimeDep, SessionDep
 from prelabel.api.params import BodyId, Id, comma_ids
 from prelabel.api.prompts import Body
 from prelabel.api.responses import JSONBody
@@ -112,18 +113,26 @@ def resume_run(
     run_id: Id, session: SessionDep, jobs: JobsDep, body: RunChanges | None = None
 ) -> JSONBody:
     """Continue a canceled, failed or interrupted run with its pending tasks."""
-    run = run_service.get_run(session, run_id)
-    run_service.resume_run(session, run, _changed_options(run, body))
-    jobs.run_soon()
-    return JSONBody(_described(session, run))
+    return _reactivated(session, jobs, run_id, body, run_service.resume_run)
 
 
 def retry_failed(
     run_id: Id, session: SessionDep, jobs: JobsDep, body: RunChanges | None = None
 ) -> JSONBody:
     """Put a finished run's failed tasks back in its worklist and execute them again."""
+    return _reactivated(session, jobs, run_id, body, run_service.retry_failed)
+
+
+def _reactivated(
+    session: Session,
+    jobs: Jobs,
+    run_id: int,
+    body: RunChanges | None,
+    reactivate: Callable[[Session, Run, RunOptions | None], Run],
+) -> JSONBody:
+    """The run made ready to execute again by ``reactivate``, handed to the job runner."""
     run = run_service.get_run(session, run_id)
-    run_service.retry_failed(session, run, _changed_options(run, body))
+    reactivate(session, run, _changed_options(run, body))
     jobs.run_soon()
     return JSONBody(_described(session, run))
 

@@ -22,6 +22,7 @@ from prelabel.services.projects import get_project
 from prelabel.services.serialization import task_page_payload
 from prelabel.services.task_queries import task_query_from_json
 from prelabel.services.tasks import list_tasks as list_task_page
+from prelabel.services.tasks import score_version
 
 
 class TaskCreate(BaseModel):
@@ -58,9 +59,7 @@ def list_tasks(
             raise ValidationError("view: saved views are not supported; pass project and query")
         raise NotFoundError("Neither project nor view id specified")
     target = get_project(session, project)
-    task_query = task_query_from_json(
-        _query_json(query), score_version=task_edits.score_version(target)
-    )
+    task_query = task_query_from_json(_query_json(query), score_version=score_version(target))
     found = list_task_page(session, target, page=page, page_size=page_size, query=task_query)
     return JSONBody(task_page_payload(found, full=fields == "all"))
 

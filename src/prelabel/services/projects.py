@@ -98,14 +98,7 @@ class ProjectSummary:
 
 
 def summarize_project(session: Session, project: Project) -> ProjectSummary:
-    tasks, annotations, cancelled, predictions = session.execute(
-        select(
-            func.count(Task.id),
-            func.coalesce(func.sum(Task.total_annotations), 0),
-            func.coalesce(func.sum(Task.cancelled_annotations), 0),
-            func.coalesce(func.sum(Task.total_predictions), 0),
-        ).where(Task.project_id == project.id)
-    ).one()
+    counts = count_project_contents(session, [project.id])[project.id]
     ground_truth_tasks = session.scalar(
         select(func.count(func.distinct(Annotation.task_id))).where(
             Annotation.project_id == project.id,
@@ -120,11 +113,11 @@ def summarize_project(session: Session, project: Project) -> ProjectSummary:
         .order_by(Prediction.model_version)
     ).all()
     return ProjectSummary(
-        tasks=tasks,
-        annotations=annotations,
-        cancelled_annotations=cancelled,
+        tasks=counts.tasks,
+        annotations=counts.annotations,
+        cancelled_annotations=counts.cancelled_annotations,
         ground_truth_tasks=ground_truth_tasks or 0,
-        predictions=predictions,
+        predictions=counts.predictions,
         model_versions=dict(versions),
     )
 

@@ -18,20 +18,9 @@ from prelabel.errors import TaskDataError, ValidationError
 from prelabel.services.imports import storage_refusal
 from prelabel.services.projects import project_config
 from prelabel.services.serialization import annotator_payload, task_list_item_payload
-from prelabel.services.tasks import TaskQuery, list_tasks
+from prelabel.services.tasks import TaskQuery, list_tasks, score_version
 from prelabel.store import Project, Task, User, get_or_raise
 from prelabel.store.task_filters import Selection
-
-
-def score_version(project: Project) -> str | None:
-    """The model version whose predictions ``predictions_score`` averages: the project's,
-    or every version when it has none.
-
-    Label Studio filters on ``model_version == ""`` for a project whose version is the empty
-    string, which leaves every task without a score; "" means "none chosen" here, as NULL
-    does there.
-    """
-    return project.model_version or None
 
 
 def get_task(session: Session, task_id: int) -> Task:

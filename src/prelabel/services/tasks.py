@@ -63,6 +63,17 @@ class TaskQuery:
         )
 
 
+def score_version(project: Project) -> str | None:
+    """The model version whose predictions ``predictions_score`` averages: the project's,
+    or every version when it has none.
+
+    Label Studio filters on ``model_version == ""`` for a project whose version is the empty
+    string, which leaves every task without a score; "" means "none chosen" here, as NULL
+    does there.
+    """
+    return project.model_version or None
+
+
 def task_agreements(session: Session, project: Project, model_version: str) -> dict[int, float]:
     """Each task's agreement between its ground truth and its (newest) prediction of
     ``model_version``, for the tasks that have both and whose truth answers some control.

@@ -31,8 +31,7 @@ from prelabel.services.predictions import model_version_counts
 from prelabel.services.projects import get_project, project_config
 from prelabel.services.prompts import list_prompts
 from prelabel.services.run_execution import Runtime
-from prelabel.services.task_edits import score_version
-from prelabel.services.tasks import TaskQuery, list_tasks
+from prelabel.services.tasks import TaskQuery, list_tasks, score_version
 from prelabel.store import Project, User
 from prelabel.store.task_filters import Selection
 from prelabel.web.data_view import (
