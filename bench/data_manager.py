@@ -10,10 +10,11 @@ For each size, in a fresh process on a fresh SQLite database, this script import
   from the predictions of ``v1``, delete those annotations (every annotation, so the imported
   ground truth too), delete the predictions;
 
-and checks after each action that the task counters still equal the rows they count. It prints
-every time beside the issue's goal and Label Studio 1.23's time on this machine class, and the
-process's peak RSS. It never asserts a timing. ``.venv/bin/python bench/data_manager.py
---sizes 10000 1000000``.
+and checks after each action that the task counters still equal the rows they count, and the
+project's counter histogram (whence the totals of a filter on counters) a fresh count of the
+counters. It prints every time beside the issue's goal and Label Studio 1.23's time on this
+machine class, and the process's peak RSS. It never asserts a timing.
+``.venv/bin/python bench/data_manager.py --sizes 10000 1000000``.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ def worker(size: int, directory: str) -> dict[str, Any]:
     from prelabel.services.tasks import TaskQuery, list_tasks
     from prelabel.settings import Settings
     from prelabel.store import Annotation, Prediction, Store, Task
+    from prelabel.store.models import TaskCounterHistogram
     from prelabel.store.task_filters import Filter, Filters
 
     store = Store.open(Settings(data_dir=Path(directory)), create=True)
@@ -108,7 +110,29 @@ def worker(size: int, directory: str) -> dict[str, Any]:
                     | (Task.total_annotations != annotations),
                 )
             )
-        return wrong == 0
+            counters = (
+                Task.total_annotations,
+                Task.cancelled_annotations,
+                Task.total_predictions,
+            )
+            counted = session.execute(
+                select(*counters, func.count(Task.id))
+                .where(Task.project_id == project.id)
+                .group_by(*counters)
+            ).all()
+            histogram = TaskCounterHistogram
+            combination = (
+                histogram.total_annotations,
+                histogram.cancelled_annotations,
+                histogram.total_predictions,
+            )
+            summed = session.execute(
+                select(*combination, func.sum(histogram.tasks))
+                .where(histogram.project_id == project.id)
+                .group_by(*combination)
+                .having(func.sum(histogram.tasks) != 0)
+            ).all()
+        return wrong == 0 and sorted(map(tuple, counted)) == sorted(map(tuple, summed))
 
     def action(name: str, run: Any) -> dict[str, Any]:
         with store.session() as session:
@@ -185,7 +209,7 @@ def report(result: dict[str, Any]) -> None:
         peer = LABEL_STUDIO_10K.get(step["action"]) if size == 10_000 else None
         line(f"{step['action']} ({step['rows']:,})", step["seconds"], goal, peer)
         if not step["consistent"]:
-            print("    counters DISAGREE with the rows they count")
+            print("    counters or histogram DISAGREE with what they count")
     if "rss_mb" in goals:
         print(f"  peak RSS goal < {goals['rss_mb']} MB")
 

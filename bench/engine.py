@@ -37,6 +37,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -167,30 +169,45 @@ def machine_busy() -> float:
     return (sum(fields[:8]) - idle) / TICKS
 
 
-class RssSampler:
-    """A thread that reads this process's RSS every ``SAMPLE_EVERY`` s and keeps the most,
-    and when (``time.perf_counter()``) it was seen."""
+class Sampler:
+    """A thread that calls ``_read()`` every ``every`` s while the block runs; ``samples``
+    counts the calls."""
 
-    def __init__(self) -> None:
-        self.peak = current_rss()
-        self.peak_at = time.perf_counter()
+    def __init__(self, every: float, name: str) -> None:
+        self.every = every
         self.samples = 0
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, name="rss-sampler", daemon=True)
+        self._thread = threading.Thread(target=self._sample, name=name, daemon=True)
 
-    def __enter__(self) -> RssSampler:
+    def __enter__(self) -> Any:
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self._read()
 
     def _sample(self) -> None:
-        while not self._stop.wait(SAMPLE_EVERY):
+        while not self._stop.wait(self.every):
             self._read()
             self.samples += 1
+
+    def _read(self) -> None:
+        raise NotImplementedError
+
+
+class RssSampler(Sampler):
+    """A thread that reads this process's RSS every ``SAMPLE_EVERY`` s and keeps the most,
+    and when (``time.perf_counter()``) it was seen."""
+
+    def __init__(self) -> None:
+        super().__init__(SAMPLE_EVERY, "rss-sampler")
+        self.peak = current_rss()
+        self.peak_at = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        super().__exit__(*exc)
+        self._read()
 
     def _read(self) -> None:
         rss = current_rss()
@@ -203,7 +220,8 @@ class RssSampler:
 
 
 def serve(latency: float) -> None:
-    """Run the fake LLM server until stdin closes; print its base URL first.
+    """Run the fake LLM server until stdin closes; print its base URL first, and when it
+    stops, a JSON line of what it saw: requests received, the most it answered at once.
 
     The server keeps every request body it received; a thread empties that list every second
     so that a 200,000-task run does not grow the server by gigabytes.
@@ -214,18 +232,26 @@ def serve(latency: float) -> None:
     server = FakeLLMServer(latency=latency)
     server.start()
     stop = threading.Event()
+    forgotten = 0
 
     def forget() -> None:
+        nonlocal forgotten
         while not stop.wait(1.0):
-            server.requests.clear()
+            count = len(server.requests)
+            del server.requests[:count]  # one step under the GIL: no request is missed
+            forgotten += count
 
-    threading.Thread(target=forget, daemon=True).start()
+    thread = threading.Thread(target=forget, daemon=True)
+    thread.start()
     print(server.base_url, flush=True)
     try:
         sys.stdin.read()  # until the driver closes our stdin
     finally:
         stop.set()
         server.stop()
+        thread.join()
+        seen = {"requests": forgotten + len(server.requests), "max_in_flight": server.max_in_flight}
+        print(json.dumps(seen), flush=True)
 
 
 class ServerProcess:
@@ -235,6 +261,8 @@ class ServerProcess:
         self.latency = latency
         self.process: subprocess.Popen[str] | None = None
         self.base_url = ""
+        #: What the server saw, once the block has ended (see ``serve``).
+        self.seen: dict[str, int] = {}
 
     def __enter__(self) -> ServerProcess:
         self.process = subprocess.Popen(
@@ -260,10 +288,11 @@ class ServerProcess:
         if process is None:
             return
         try:
-            assert process.stdin is not None
+            assert process.stdin is not None and process.stdout is not None
             process.stdin.close()
             process.wait(timeout=10)
-        except (OSError, subprocess.TimeoutExpired):
+            self.seen = json.loads(process.stdout.read() or "{}")
+        except (OSError, ValueError, subprocess.TimeoutExpired):
             process.kill()
             process.wait()
 
@@ -350,23 +379,31 @@ def _setup(spec: dict[str, Any]) -> _Setup:
     return _Setup(store, runtime, version_id)
 
 
-def worker_engine(spec: dict[str, Any]) -> dict[str, Any]:
-    """Start a run of every task and time ``execute_run``; sample RSS throughout."""
+def start_all(setup: _Setup, concurrency: int) -> int:
+    """A Pending run of every task at ``concurrency``, cache off (so every task calls the
+    server), as ``prelabel run start`` creates it; its id."""
     from prelabel.engine.job import RunOptions
-    from prelabel.services.run_execution import execute_run, start_run
+    from prelabel.services.run_execution import start_run
     from prelabel.services.runs import Baseline
     from prelabel.store import PromptVersion
 
-    setup = _setup(spec)
     with setup.store.session() as session:
         run = start_run(
             session,
             setup.runtime,
             session.get(PromptVersion, setup.version_id),
             Baseline.parse("all"),
-            RunOptions(concurrency=spec["concurrency"], cache=False),
+            RunOptions(concurrency=concurrency, cache=False),
         )
-        run_id = run.id
+        return run.id
+
+
+def worker_engine(spec: dict[str, Any]) -> dict[str, Any]:
+    """Start a run of every task and time ``execute_run``; sample RSS throughout."""
+    from prelabel.services.run_execution import execute_run
+
+    setup = _setup(spec)
+    run_id = start_all(setup, spec["concurrency"])
     total = spec["tasks"]
     checkpoints: list[dict[str, Any]] = []
     pending = list(CHECKPOINTS)
@@ -642,6 +679,25 @@ def prelabel_source() -> tuple[str, str]:
     return where, digest.hexdigest()
 
 
+@contextmanager
+def scratch_directory(prefix: str, *, keep: bool) -> Iterator[Path]:
+    """A new temporary directory for the block, removed after it unless ``keep``."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield root
+    finally:
+        if keep:
+            progress(f"kept {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def warn_if_changed(digest: str) -> None:
+    """Say so when prelabel's sources are no longer those ``prelabel_source`` digested."""
+    if prelabel_source()[1] != digest:
+        print("WARNING: prelabel's sources changed during the run; runs may mix versions")
+
+
 def run_scenario(
     root: Path, name: str, kind: str, *, tasks: int, concurrency: int, latency: float, **extra: Any
 ) -> dict[str, Any]:
@@ -886,8 +942,7 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(result), flush=True)
         return
 
-    root = Path(tempfile.mkdtemp(prefix="prelabel-bench-engine-"))
-    try:
+    with scratch_directory("prelabel-bench-engine-", keep=args.keep) as root:
         if args.profile:
             concurrency = args.overhead_concurrency[0]
             run_scenario(
@@ -910,13 +965,7 @@ def main(argv: list[str] | None = None) -> None:
                 lines += SCENARIOS[name](args, root)
                 print("\n".join(lines), flush=True)  # so far, in case a later one fails
                 lines = [""]
-        if prelabel_source()[1] != digest:
-            print("WARNING: prelabel's sources changed during the run; runs may mix versions")
-    finally:
-        if args.keep:
-            progress(f"kept {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
+        warn_if_changed(digest)
 
 
 if __name__ == "__main__":

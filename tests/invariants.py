@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from prelabel.store import Annotation, Prediction, Store, Task
+from prelabel.store.models import TaskCounterHistogram
 
 
 def assert_counters_exact(session: Session) -> None:
@@ -38,6 +39,40 @@ def assert_counters_exact(session: Session) -> None:
         for task, *_ in stored
     ]
     assert [tuple(row) for row in stored] == counted
+    assert_histogram_exact(session)
+
+
+def assert_histogram_exact(session: Session) -> None:
+    """Every project's counter histogram says how many of its tasks hold each combination
+    of counters, as a fresh count of the tasks does (rows summing to zero are absent)."""
+    session.flush()
+    histogram = TaskCounterHistogram
+    combination = (
+        histogram.project_id,
+        histogram.total_annotations,
+        histogram.cancelled_annotations,
+        histogram.total_predictions,
+    )
+    summed = {
+        tuple(key): int(tasks)
+        for *key, tasks in session.execute(
+            select(*combination, func.sum(histogram.tasks)).group_by(*combination)
+        ).all()
+        if tasks != 0
+    }
+    counters = (
+        Task.project_id,
+        Task.total_annotations,
+        Task.cancelled_annotations,
+        Task.total_predictions,
+    )
+    counted = {
+        tuple(key): tasks
+        for *key, tasks in session.execute(
+            select(*counters, func.count(Task.id)).group_by(*counters)
+        ).all()
+    }
+    assert summed == counted
 
 
 def assert_stored_counters_exact(store: Store) -> None:

@@ -163,3 +163,19 @@ def test_all_controls_config_is_accepted(cli, tmp_path: Path) -> None:
     path = tmp_path / "all.xml"
     path.write_text(ALL_CONTROLS_CONFIG)
     assert cli("project", "create", "--title", "All", "--config", str(path)).status == 0
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("PRELABEL_MAX_UPLOAD_MB", "-1"), ("PRELABEL_QUEUE_NAME", "two words")],
+)
+def test_a_bad_setting_fails_with_one_line_naming_the_variable(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    from prelabel.cli import main
+
+    monkeypatch.setenv(variable, value)
+    status = main(["--data-dir", str(tmp_path), "project", "list"])
+    error = capsys.readouterr().err
+    assert status == 1
+    assert error.startswith(f"error: {variable}: ") and len(error.strip().splitlines()) == 1

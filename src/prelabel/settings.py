@@ -61,12 +61,46 @@ class Settings(BaseSettings):
             "larger one is refused with HTTP 413 before it is read."
         ),
     )
+    secure_cookies: bool = Field(
+        default=False,
+        description=(
+            "Mark the web app's session cookie Secure, so that browsers send it over HTTPS "
+            "only; set it when the server is behind HTTPS."
+        ),
+    )
     run_concurrency: int = Field(
         default=2,
         ge=1,
         le=64,
         description=(
             "Runs the server executes at once in-process; more wait, Pending, for a free slot."
+        ),
+    )
+
+    redis_url: str | None = Field(
+        default=None,
+        description=(
+            "Redis URL, e.g. redis://127.0.0.1:6379/0. Set: runs are split into chunk jobs "
+            "on an RQ queue that `prelabel worker` processes execute, with rate and "
+            "concurrency limits counted in Redis across them, and failed web logins too. "
+            "Unset: the server executes runs in-process."
+        ),
+    )
+    queue_name: str = Field(
+        default="prelabel",
+        pattern=r"^[A-Za-z0-9_-]{1,100}$",
+        description=(
+            "Name of the RQ queue the chunk jobs go to (with PRELABEL_REDIS_URL): letters, "
+            "digits, '_' and '-', as it is part of each job's id."
+        ),
+    )
+    chunk_size: int = Field(
+        default=500,
+        ge=1,
+        le=100_000,
+        description=(
+            "Tasks per chunk job when runs are executed by workers: smaller chunks spread a "
+            "run over more workers, larger ones cost fewer jobs."
         ),
     )
 

@@ -39,21 +39,29 @@ def project(store: Store) -> Project:
     return project
 
 
+def fake_version(
+    session: Session, project: Project, box: SecretBox, fake_llm: FakeLLMServer
+) -> PromptVersion:
+    """A prompt version of the project on a connection to the fake LLM server, its key
+    sealed by ``box`` (the key box of the runtime that will execute it)."""
+    connection = add_connection(
+        session,
+        box,
+        name="fake",
+        kind="openai",
+        base_url=fake_llm.base_url,
+        api_key="sk-test",
+        default_model="fake-model",
+    )
+    return create_prompt(
+        session, project, name="p", template="Review: {text}", connection=connection
+    )[1]
+
+
 @pytest.fixture
 def version(store: Store, project: Project, fake_llm: FakeLLMServer) -> PromptVersion:
     with store.session() as session:
-        connection = add_connection(
-            session,
-            BOX,
-            name="fake",
-            kind="openai",
-            base_url=fake_llm.base_url,
-            api_key="sk-test",
-            default_model="fake-model",
-        )
-        return create_prompt(
-            session, project, name="p", template="Review: {text}", connection=connection
-        )[1]
+        return fake_version(session, project, BOX, fake_llm)
 
 
 @pytest.fixture

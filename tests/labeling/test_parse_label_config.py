@@ -100,6 +100,47 @@ def test_option_alias_and_hint_are_read_and_alias_is_the_label() -> None:
     assert (positive.label, negative.label) == ("pos", "Negative")
 
 
+def test_option_background_is_read_as_written_and_absent_or_empty_is_none() -> None:
+    config = parse_label_config(
+        view(
+            TEXT,
+            '<Labels name="ner" toName="text">',
+            '<Label value="PER" background="#ff0000"/>',
+            '<Label value="ORG" background=" rgb(0, 128, 0) "/>',
+            '<Label value="LOC" background=""/><Label value="MISC"/>',
+            "</Labels>",
+            '<Choices name="s" toName="text"><Choice value="Yes" background="green"/></Choices>',
+            '<Taxonomy name="t" toName="text">',
+            '<Choice value="Animal" background="blue">',
+            '<Choice value="Cat" background="orange"/>',
+            "</Choice>",
+            "</Taxonomy>",
+        )
+    )
+    labels = config.controls["ner"].options  # type: ignore[attr-defined]
+    assert [option.background for option in labels] == ["#ff0000", " rgb(0, 128, 0) ", None, None]
+    assert labels[0] == Option("PER", background="#ff0000")
+    assert config.controls["s"].options == (Option("Yes", background="green"),)  # type: ignore[attr-defined]
+    assert config.controls["t"].options == (  # type: ignore[attr-defined]
+        Option("Animal", children=(Option("Cat", background="orange"),), background="blue"),
+    )
+
+
+def test_option_background_changes_no_label_and_no_answer_schema() -> None:
+    plain = parse_label_config(
+        view(TEXT, '<Labels name="ner" toName="text"><Label value="PER" alias="p"/></Labels>')
+    )
+    coloured = parse_label_config(
+        view(
+            TEXT,
+            '<Labels name="ner" toName="text">'
+            '<Label value="PER" alias="p" background="#ff0000"/></Labels>',
+        )
+    )
+    assert coloured.controls["ner"].options[0].label == "p"  # type: ignore[attr-defined]
+    assert coloured.answer_schema() == plain.answer_schema()
+
+
 @pytest.mark.parametrize(
     ("choice", "multiple"),
     [

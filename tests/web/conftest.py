@@ -99,10 +99,14 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium, once per test worker. Without it the browser tests skip, saying
-    why; CI sets PRELABEL_TEST_REQUIRE_BROWSER so that they fail there instead."""
+    """Debian's Chromium, once per test module. Without it the browser tests skip, saying
+    why; CI sets PRELABEL_TEST_REQUIRE_BROWSER so that they fail there instead.
+
+    Not once per session: Playwright's sync API keeps an event loop running in the main
+    thread while it is started, and every later test of the worker that calls
+    ``asyncio.run`` (executing a run, say) would fail."""
     if not CHROMIUM.exists():
         reason = f"{CHROMIUM} is missing: apt-get install -y chromium chromium-driver"
         if os.environ.get("PRELABEL_TEST_REQUIRE_BROWSER"):
@@ -120,6 +124,14 @@ def browser() -> Iterator[Browser]:
 def live_url(settings: Settings, store: Store) -> Iterator[str]:
     """The app served over a socket, on this test's database."""
     with serving(create_app(settings, store=store, run_jobs=False)) as url:
+        yield url
+
+
+@pytest.fixture
+def live_url_with_runner(settings: Settings, store: Store) -> Iterator[str]:
+    """The app served over a socket with its job runner, which executes the runs that pages
+    start (``live_url``'s app leaves them Pending)."""
+    with serving(create_app(settings, store=store, run_jobs=True)) as url:
         yield url
 
 

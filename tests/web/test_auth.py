@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from prelabel.api import create_app
 from prelabel.services.users import create_user, find_user_by_email, set_password
+from prelabel.settings import Settings
 from prelabel.store import Store
 from prelabel.web.auth import safe_next
 from tests.web.conftest import PASSWORD, WebAccount, csrf_of, flashes, log_in, soup
@@ -180,6 +182,25 @@ def test_the_session_cookie_is_http_only_and_same_site(
     cookie = response.headers["set-cookie"].lower()
     assert cookie.startswith("prelabel_session=")
     assert "httponly" in cookie and "samesite=lax" in cookie
+
+
+@pytest.mark.parametrize("secure", [pytest.param(True, id="set"), pytest.param(False, id="unset")])
+def test_the_session_cookie_is_secure_when_secure_cookies_is_set(
+    settings: Settings, store: Store, account: WebAccount, secure: bool
+) -> None:
+    app = create_app(
+        settings.model_copy(update={"secure_cookies": secure}), store=store, run_jobs=False
+    )
+    with TestClient(app, base_url="https://testserver") as client:
+        response = client.post(
+            "/login",
+            data={"email": account.email, "password": PASSWORD, "csrf_token": csrf_of(client)},
+            follow_redirects=False,
+        )
+    assert response.status_code == 303
+    attributes = [part.strip().lower() for part in response.headers["set-cookie"].split(";")]
+    assert attributes[0].startswith("prelabel_session=")
+    assert ("secure" in attributes) is secure
 
 
 def test_the_api_ignores_the_session_cookie(web: TestClient) -> None:

@@ -13,9 +13,13 @@ from typing import Any
 
 import orjson
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
+from sqlalchemy import func, select
 
+from prelabel.store import Annotation, Prediction, Run, Store
+from tests.api.label_studio_data import add_prompt_version, seed_project
 from tests.factories import SENTIMENT_CONFIG, sentiment
+from tests.invariants import assert_stored_counters_exact
 from tests.web.conftest import WebAccount, screenshot
 
 pytestmark = [
@@ -111,7 +115,7 @@ def test_a_user_logs_in_creates_a_project_and_manages_its_predictions(
     page.get_by_role("button", name="Create Annotations from Predictions").click()
     dialog = page.get_by_role("dialog", name="Create Annotations from Predictions")
     expect(dialog).to_contain_text("Selected: 2 tasks")
-    dialog.get_by_label("Model version").select_option("v1")
+    dialog.get_by_label("Model version").select_option(label="v1 (4 predictions)")
     screenshot(page, "create-annotations-dialog")
     dialog.get_by_role("button", name="Create annotations").click()
     expect(page.get_by_role("status")).to_have_text("Created 2 annotations")
@@ -174,3 +178,58 @@ def test_the_data_manager_works_from_the_keyboard(
     page.locator("#select-page").focus()
     page.keyboard.press("Space")
     expect(page.locator("#selection-count")).to_have_text("6 tasks selected")
+
+
+def test_the_action_dialogs_pick_unversioned_predictions_and_set_run_options(
+    page: Page, live_url: str, account: WebAccount, store: Store
+) -> None:
+    unversioned = [
+        _task("Great value", ("", "Positive", 0.9), ("v1", "Negative", 0.2)),
+        _task("Broke after two days", ("", "Negative", 0.8)),
+        _task("Okay for the price", ("v1", "Positive", 0.6)),
+    ]
+    project, _ = seed_project(store, unversioned)
+    add_prompt_version(store, project, name="sentiment")
+    _log_in(page, live_url, account)
+    page.goto(f"{live_url}/projects/{project}/data")
+
+    def act(action: str) -> Locator:
+        page.locator("#select-page").check()
+        page.get_by_text("Actions", exact=True).click()
+        page.get_by_role("button", name=action).click()
+        return page.get_by_role("dialog", name=action)
+
+    dialog = act("Create Annotations from Predictions")
+    dialog.get_by_label("Model version").select_option(label="(no model version) (2 predictions)")
+    dialog.get_by_role("button", name="Create annotations").click()
+    expect(page.get_by_role("status")).to_have_text("Created 2 annotations")
+
+    dialog = act("Delete Predictions")
+    dialog.get_by_label("Model version").select_option(label="(no model version) (2 predictions)")
+    screenshot(page, "delete-unversioned-predictions-dialog")
+    dialog.get_by_role("button", name="Delete predictions").click()
+    expect(page.get_by_role("status")).to_have_text("Deleted 2 predictions")
+    with store.session() as session:
+        assert session.scalars(select(Prediction.model_version)).all() == ["v1", "v1"]
+        assert session.scalar(select(func.count(Annotation.id))) == 2
+    assert_stored_counters_exact(store)
+
+    dialog = act("Run prompt on selection")
+    expect(dialog.get_by_label("Concurrency")).to_have_value("16")
+    dialog.get_by_label("Concurrency").fill("0")
+    dialog.get_by_role("button", name="Start run").click()
+    expect(dialog).to_be_visible()  # the browser keeps the dialog open: 0 is under the minimum
+    dialog.get_by_label("Concurrency").fill("4")
+    dialog.get_by_label("Budget in USD (optional)").fill("0")
+    dialog.get_by_role("button", name="Start run").click()
+    expect(page.get_by_role("alert")).to_have_text("budget_usd: must be a positive amount, got 0.0")
+
+    dialog = act("Run prompt on selection")
+    dialog.get_by_label("Concurrency").fill("4")
+    dialog.get_by_label("Budget in USD (optional)").fill("1.5")
+    screenshot(page, "run-prompt-dialog")
+    dialog.get_by_role("button", name="Start run").click()
+    expect(page.get_by_role("status")).to_have_text(re.compile(r"Started run \d+ on 3 tasks"))
+    with store.session() as session:
+        run = session.scalars(select(Run)).one()
+        assert (run.options["concurrency"], run.options["budget_usd"]) == (4, 1.5)

@@ -224,19 +224,22 @@ class TestActions:
             "Delete Annotations",
         ]
         versions = page.select("#predictions_to_annotations-version option")
-        assert [o["value"] for o in versions] == ["v1", "v2"]
+        assert [o["value"] for o in versions] == ["=v1", "=v2"]
         assert versions[0].get_text() == "v1 (3 predictions)"
         optional = page.select("#delete_tasks_predictions-version option")
         assert optional[0].get_text() == "All model versions"
         prompts = page.select("#retrieve_tasks_predictions-prompt option")
         assert [o.get_text() for o in prompts] == ["sentiment__v1"]
+        concurrency = page.select_one("#retrieve_tasks_predictions-concurrency")
+        assert (concurrency["value"], concurrency["min"], concurrency["max"]) == ("16", "1", "1024")
+        assert page.select_one("#retrieve_tasks_predictions-budget").get("value") is None
 
     def test_create_annotations_from_one_model_versions_predictions(
         self, web: TestClient, store: Store, project: int
     ) -> None:
-        done = _act(web, project, "predictions_to_annotations", all="true", model_version="v1")
+        done = _act(web, project, "predictions_to_annotations", all="true", model_version="=v1")
         assert done == ["Created 2 annotations"]
-        again = _act(web, project, "predictions_to_annotations", all="true", model_version="v1")
+        again = _act(web, project, "predictions_to_annotations", all="true", model_version="=v1")
         assert again == ["Created 0 annotations"]
         assert _count(store, Annotation) == 3
         assert_stored_counters_exact(store)
@@ -261,7 +264,7 @@ class TestActions:
         self, web: TestClient, store: Store, project: int
     ) -> None:
         done = _act(
-            web, project, "delete_tasks_predictions", all="true", excluded="2", model_version="v1"
+            web, project, "delete_tasks_predictions", all="true", excluded="2", model_version="=v1"
         )
         assert done == ["Deleted 1 prediction"]
         assert_stored_counters_exact(store)
@@ -306,6 +309,81 @@ class TestActions:
             tasks = set(session.scalars(select(RunTask.task_id).where(RunTask.run_id == run.id)))
         assert done == [f"Started run {run.id} on 2 tasks"]
         assert (run.status, tasks) == ("Pending", {2, 4})
+        assert (run.options["concurrency"], run.options["budget_usd"]) == (16, None)
+
+    def test_run_a_prompt_version_with_the_dialogs_concurrency_and_budget(
+        self, web: TestClient, store: Store, project: int
+    ) -> None:
+        version_id, _ = add_prompt_version(store, project)
+        done = _act(
+            web,
+            project,
+            "retrieve_tasks_predictions",
+            all="true",
+            prompt_version=str(version_id),
+            concurrency=" 4 ",
+            budget_usd="2.5",
+        )
+        with store.session() as session:
+            run = session.scalars(select(Run)).one()
+        assert done == [f"Started run {run.id} on 4 tasks"]
+        assert (run.options["concurrency"], run.options["budget_usd"]) == (4, 2.5)
+
+    @pytest.mark.parametrize(
+        ("fields", "message"),
+        [
+            pytest.param(
+                {"concurrency": "0"},
+                "concurrency: must be a whole number from 1 to 1,024, got 0",
+                id="concurrency-zero",
+            ),
+            pytest.param(
+                {"concurrency": "2.5"},
+                "concurrency: must be a whole number from 1 to 1,024, got '2.5'",
+                id="concurrency-fraction",
+            ),
+            pytest.param(
+                {"concurrency": "2000"},
+                "concurrency: must be a whole number from 1 to 1,024, got 2000",
+                id="concurrency-too-high",
+            ),
+            pytest.param(
+                {"budget_usd": "-1"},
+                "budget_usd: must be a positive amount, got -1.0",
+                id="budget-negative",
+            ),
+            pytest.param(
+                {"budget_usd": "0"},
+                "budget_usd: must be a positive amount, got 0.0",
+                id="budget-zero",
+            ),
+            pytest.param(
+                {"budget_usd": "nan"},
+                "budget_usd: must be a positive amount, got nan",
+                id="budget-nan",
+            ),
+            pytest.param(
+                {"budget_usd": "ten"},
+                "budget_usd: must be a positive amount, got ten",
+                id="budget-text",
+            ),
+        ],
+    )
+    def test_refused_run_options_say_why_and_start_nothing(
+        self, web: TestClient, store: Store, project: int, fields: dict[str, str], message: str
+    ) -> None:
+        version_id, _ = add_prompt_version(store, project)
+        done = _act(
+            web,
+            project,
+            "retrieve_tasks_predictions",
+            all="true",
+            prompt_version=str(version_id),
+            **fields,
+        )
+        assert done == [message]
+        with store.session() as session:
+            assert session.scalar(select(func.count(Run.id))) == 0
 
     @pytest.mark.parametrize(
         ("form", "message"),
@@ -331,9 +409,74 @@ class TestActions:
         assert _act(web, project, **form) == [message]
         assert _count(store, Annotation) == 1
 
+    def test_a_model_version_not_picked_from_the_list_is_refused(
+        self, web: TestClient, store: Store, project: int
+    ) -> None:
+        done = _act(web, project, "delete_tasks_predictions", all="true", model_version="v1")
+        assert done == ["model_version: 'v1' is not a model version of the list"]
+        assert _count(store, Prediction) == 5
+
     def test_an_action_on_a_missing_project_is_a_404_page(self, web: TestClient) -> None:
         response = web.post(
             "/projects/9/data/actions",
             data={"action": "delete_tasks_annotations", "csrf_token": csrf_of(web)},
         )
         assert response.status_code == 404
+
+
+# Task 1: a prediction without a model version (imported so) and a v1 one; task 2: one
+# without a model version; task 3: a v1 prediction.
+UNVERSIONED: list[dict[str, Any]] = [
+    {
+        "data": {"text": "alpha"},
+        "predictions": [prediction("Positive", ""), prediction("Negative", "v1")],
+    },
+    {"data": {"text": "beta"}, "predictions": [prediction("Negative", "")]},
+    {"data": {"text": "gamma"}, "predictions": [prediction("Positive", "v1")]},
+]
+
+
+class TestPredictionsWithoutModelVersion:
+    @pytest.fixture
+    def project(self, store: Store) -> int:
+        return seed_project(store, UNVERSIONED)[0]
+
+    def test_the_pickers_offer_them_as_no_model_version(
+        self, web: TestClient, project: int
+    ) -> None:
+        page = _page(web, project)
+        for picker in ("predictions_to_annotations", "delete_tasks_predictions"):
+            options = {o.get_text(): o["value"] for o in page.select(f"#{picker}-version option")}
+            assert options["(no model version) (2 predictions)"] == "="
+            assert options["v1 (2 predictions)"] == "=v1"
+
+    def test_create_annotations_from_them(
+        self, web: TestClient, store: Store, project: int
+    ) -> None:
+        done = _act(web, project, "predictions_to_annotations", all="true", model_version="=")
+        assert done == ["Created 2 annotations"]
+        with store.session() as session:
+            parents = session.scalars(
+                select(Prediction.model_version)
+                .join(Annotation, Annotation.parent_prediction_id == Prediction.id)
+                .order_by(Annotation.id)
+            ).all()
+        assert parents == ["", ""]
+        again = _act(web, project, "predictions_to_annotations", all="true", model_version="=")
+        assert again == ["Created 0 annotations"]
+        assert_stored_counters_exact(store)
+
+    def test_delete_only_them(self, web: TestClient, store: Store, project: int) -> None:
+        done = _act(web, project, "delete_tasks_predictions", all="true", model_version="=")
+        assert done == ["Deleted 2 predictions"]
+        with store.session() as session:
+            left = session.scalars(select(Prediction.model_version)).all()
+        assert left == ["v1", "v1"]
+        assert_stored_counters_exact(store)
+
+    def test_all_model_versions_still_deletes_every_one(
+        self, web: TestClient, store: Store, project: int
+    ) -> None:
+        done = _act(web, project, "delete_tasks_predictions", all="true", model_version="")
+        assert done == ["Deleted 4 predictions"]
+        assert _count(store, Prediction) == 0

@@ -3,7 +3,8 @@
 It serves the REST API and, at every other path, the web pages (``prelabel.web``).
 
 The app owns a store (or is given one by tests), the runtime that executes runs (the key box
-and prices) and the in-process job runner; its lifespan opens and closes them.
+and prices) and the job runner (in-process, or the dispatcher of distributed workers); its lifespan
+opens and closes them.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from prelabel.api.errors import install_error_handlers
 from prelabel.api.middleware import OptionalTrailingSlash
 from prelabel.api.responses import JSONBody
 from prelabel.api.routes import configure_routes
-from prelabel.jobs import InProcessRunner
+from prelabel.jobs import InProcessRunner, Runner
+from prelabel.jobs.distributed import ChunkQueue, Dispatcher
 from prelabel.services.run_execution import Runtime
 from prelabel.settings import Settings
 from prelabel.store import Store
@@ -30,8 +32,10 @@ def create_app(
 ) -> FastAPI:
     """The API for ``settings``' database, or for ``store`` when given (then not closed).
 
-    ``run_jobs`` starts the in-process runner that executes runs; without it runs wait,
-    Pending, for another executor (a ``prelabel serve`` or a ``prelabel run resume``).
+    ``run_jobs`` starts the job runner: the in-process one that executes runs, or with
+    ``PRELABEL_REDIS_URL`` the dispatcher that hands them to ``prelabel worker`` processes.
+    Without it runs wait, Pending, for another executor (a ``prelabel serve``, a worker or a
+    ``prelabel run resume``).
     """
     settings = settings or Settings()
 
@@ -40,11 +44,7 @@ def create_app(
         app.state.store = store or Store.open(settings)
         app.state.settings = settings
         app.state.runtime = Runtime.from_settings(settings)
-        runner = (
-            InProcessRunner(app.state.store, app.state.runtime, slots=settings.run_concurrency)
-            if run_jobs
-            else None
-        )
+        runner = _runner(settings, app.state.store, app.state.runtime) if run_jobs else None
         app.state.runner = runner
         if runner is not None:
             runner.start()
@@ -69,3 +69,10 @@ def create_app(
     configure_web(app, settings)
     app.add_middleware(OptionalTrailingSlash)
     return app
+
+
+def _runner(settings: Settings, store: Store, runtime: Runtime) -> Runner:
+    if settings.redis_url:
+        queue = ChunkQueue(settings)
+        return Dispatcher(store, queue, rows_per_chunk=settings.chunk_size)
+    return InProcessRunner(store, runtime, slots=settings.run_concurrency)

@@ -14,7 +14,7 @@ from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
 
 from prelabel.errors import AuthenticationError
-from prelabel.jobs import InProcessRunner
+from prelabel.jobs import Runner
 from prelabel.services.run_execution import Runtime
 from prelabel.services.users import authenticate_token
 from prelabel.settings import Settings
@@ -75,7 +75,7 @@ CurrentUser = Annotated[User, Depends(current_user)]
 class Jobs:
     """Tells the job runner about new work once the request's transaction is committed."""
 
-    def __init__(self, runner: InProcessRunner | None, background: BackgroundTasks) -> None:
+    def __init__(self, runner: Runner | None, background: BackgroundTasks) -> None:
         self._runner = runner
         self._background = background
 

@@ -21,6 +21,7 @@ from prelabel.cli import (
     tasks,
     transfer,
     users,
+    worker,
 )
 from prelabel.cli.context import global_options
 from prelabel.errors import PrelabelError
@@ -36,6 +37,7 @@ app = typer.Typer(
 app.callback()(global_options)
 setup.register(app)
 server.register(app)
+worker.register(app)
 transfer.register(app)
 app.add_typer(projects.app, name="project")
 app.add_typer(tasks.app, name="task")

@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
+import pydantic
 import typer
 from rich.console import Console
 from sqlalchemy.orm import Session
 
+from prelabel.errors import ValidationError
 from prelabel.settings import Settings
 from prelabel.store import Store
 
@@ -31,7 +33,12 @@ def global_options(
     ] = None,
 ) -> None:
     overrides = {"data_dir": data_dir, "database_url": database_url}
-    ctx.obj = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    try:
+        ctx.obj = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except pydantic.ValidationError as exc:
+        error = exc.errors()[0]
+        name = f"PRELABEL_{str(error['loc'][0]).upper()}" if error["loc"] else "a setting"
+        raise ValidationError(f"{name}: {error['msg']}") from None
 
 
 def settings_of(ctx: typer.Context) -> Settings:

@@ -29,12 +29,14 @@ from prelabel.cli.context import (
 from prelabel.cli.reports import print_report
 from prelabel.engine.executor import RunProgress
 from prelabel.engine.job import RunOptions
+from prelabel.jobs.distributed import ChunkQueue, Dispatcher
 from prelabel.services.evaluations import cell_tasks, run_report
 from prelabel.services.projects import find_project
 from prelabel.services.prompts import get_version
 from prelabel.services.run_estimates import estimate_run
-from prelabel.services.run_execution import Runtime, execute_run, start_run
+from prelabel.services.run_execution import Runtime, execute_run, follow_run, start_run
 from prelabel.services.runs import (
+    ACTIVE_STATUSES,
     Baseline,
     cancel_run,
     describe_run,
@@ -45,6 +47,7 @@ from prelabel.services.runs import (
     retry_failed,
 )
 from prelabel.services.serialization import run_failure_payload
+from prelabel.settings import Settings
 from prelabel.store import Run, Store
 
 app = typer.Typer(help="Run prompt versions over tasks; follow, cancel and resume runs.")
@@ -314,8 +317,12 @@ def execute_with_progress(
     ctx: typer.Context, runtime: Runtime, run_id: int, *, transient: bool = False
 ) -> dict[str, Any]:
     """Execute the run here with a progress bar on stderr; returns the ended run's payload
-    with its failures. Ctrl-C cancels the run (resumable) and exits with status 130."""
-    store = Store.open(settings_of(ctx))
+    with its failures. Ctrl-C cancels the run (resumable) and exits with status 130.
+
+    With ``PRELABEL_REDIS_URL`` set the run is handed to the workers instead, and followed
+    here until it ends."""
+    settings = settings_of(ctx)
+    store = Store.open(settings)
     try:
         with _progress_bar(transient) as progress:
             bar = progress.add_task(f"run {run_id}", total=None, failed=0, cost=0.0)
@@ -330,7 +337,10 @@ def execute_with_progress(
                 )
 
             try:
-                execute_run(store, runtime, run_id, on_progress=show)
+                if settings.redis_url:
+                    _hand_to_workers(settings, store, run_id, show)
+                else:
+                    execute_run(store, runtime, run_id, on_progress=show)
             except KeyboardInterrupt:
                 console(stderr=True).print(
                     f"Interrupted: run {run_id} is canceled; `prelabel run resume {run_id}` "
@@ -341,6 +351,26 @@ def execute_with_progress(
             return describe_run(session, get_run(session, run_id), failures=True)
     finally:
         store.close()
+
+
+def _hand_to_workers(
+    settings: Settings, store: Store, run_id: int, show: Callable[[RunProgress], None]
+) -> None:
+    """Dispatch the run to the workers now, rather than at a dispatcher's next pass, and
+    follow it; Ctrl-C cancels it, as it would one executed here."""
+    queue = ChunkQueue(settings)
+    try:
+        Dispatcher(store, queue, rows_per_chunk=settings.chunk_size).run_pass()
+    finally:
+        queue.close()
+    try:
+        follow_run(store, run_id, on_progress=show)
+    except KeyboardInterrupt:
+        with store.session() as session:
+            run = get_run(session, run_id)
+            if run.status in ACTIVE_STATUSES:
+                cancel_run(session, run)
+        raise
 
 
 def _execute(ctx: typer.Context, runtime: Runtime, run_id: int, json: bool) -> None:

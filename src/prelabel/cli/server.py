@@ -1,4 +1,5 @@
-"""``prelabel serve``: the API, the web pages and the in-process job runner in one process."""
+"""``prelabel serve``: the API, the web pages and the job runner (in-process, or the dispatcher
+of distributed workers) in one process."""
 
 from __future__ import annotations
 
@@ -30,7 +31,10 @@ def serve(
     jobs: Annotated[
         bool,
         typer.Option(
-            help="Execute runs in this process; --no-jobs leaves them to other executors."
+            help=(
+                "Execute runs in this process (with PRELABEL_REDIS_URL: hand them to "
+                "`prelabel worker` processes); --no-jobs leaves them to other executors."
+            )
         ),
     ] = True,
 ):
@@ -60,6 +64,10 @@ def serve_api(settings: Settings, *, host: str, port: int, jobs: bool = True) ->
         out.print(
             f"prelabel on http://{host}:{port} (web app at /, API docs at /docs); Ctrl-C stops it"
         )
+        if jobs and settings.redis_url:
+            out.print(
+                f"Runs go to `prelabel worker` processes through queue {settings.queue_name!r}"
+            )
         uvicorn.run(
             create_app(settings, store=store, run_jobs=jobs),
             host=host,

@@ -21,6 +21,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -29,16 +30,10 @@ import orjson
 from prelabel.engine.cache import cache_key, cached_responses, store_responses
 from prelabel.engine.estimates import answer_tokens
 from prelabel.engine.job import RunJob
-from prelabel.engine.pacing import AdaptiveConcurrency, RetryPolicy
+from prelabel.engine.pacing import AdaptiveConcurrency, RetryPolicy, SharedSlots
 from prelabel.engine.rate_limits import RatePacer
 from prelabel.engine.records import Failed, Predicted, record_batch
-from prelabel.engine.worklist import (
-    PendingTask,
-    count_pending,
-    pending_tasks,
-    release_run,
-    renew_lease,
-)
+from prelabel.engine.worklist import Lease, PendingTask, pending_tasks
 from prelabel.errors import ModelOutputError, ProviderError, ProviderRateLimited, TemplateError
 from prelabel.prompting.answers import read_answer, read_answer_object
 from prelabel.providers.base import ChatRequest, ChatResponse, Provider
@@ -64,6 +59,18 @@ class RunProgress:
     input_tokens: int
     output_tokens: int
     cost_usd: float
+
+    @classmethod
+    def of(cls, run: Run) -> RunProgress:
+        return cls(
+            run.id,
+            run.total,
+            run.done,
+            run.failed,
+            run.input_tokens,
+            run.output_tokens,
+            run.cost_usd,
+        )
 
 
 @dataclass(frozen=True)
@@ -92,26 +99,31 @@ async def execute_run(
     store: Store,
     provider: Provider,
     *,
-    worker: str,
+    lease: Lease,
     on_progress: Callable[[RunProgress], None] | None = None,
     pacer: RatePacer | None = None,
+    shared_slots: SharedSlots | None = None,
     rng: random.Random | None = None,
     chunk_size: int = 500,
     flush_interval: float = 0.25,
     heartbeat_interval: float = 2.0,
 ) -> None:
-    """Execute the pending tasks of ``job``'s run, which ``worker`` has claimed.
+    """Execute the pending tasks of ``job``'s run that ``lease`` holds (the whole run, or a
+    chunk of it for a distributed worker).
 
-    Returns when the worklist is done (the run is Completed), the run was cancelled or taken
-    over (left as the canceller set it), the budget stopped it (Canceled, with why) or a
-    fatal provider error ended it (Failed, with the error).
+    Returns when the rows are done (the lease finishes them: the run is Completed, or the
+    chunk is), the run was cancelled or taken over (left as the canceller set it), the budget
+    stopped it (Canceled, with why) or a fatal provider error ended it (Failed, with the
+    error). ``pacer`` and ``shared_slots`` are the rate and concurrency limits, counted in
+    this process by default or across every worker of a deployment.
     """
     execution = _Execution(
         job,
         store,
         provider,
-        worker=worker,
+        lease=lease,
         on_progress=on_progress,
+        shared_slots=shared_slots,
         pacer=pacer or RatePacer(rpm=job.options.rpm, tpm=job.options.tpm, key=f"run:{job.run_id}"),
         rng=rng or random.Random(),
         chunk_size=chunk_size,
@@ -128,8 +140,9 @@ class _Execution:
         store: Store,
         provider: Provider,
         *,
-        worker: str,
+        lease: Lease,
         on_progress: Callable[[RunProgress], None] | None,
+        shared_slots: SharedSlots | None,
         pacer: RatePacer,
         rng: random.Random,
         chunk_size: int,
@@ -139,8 +152,9 @@ class _Execution:
         self.job = job
         self.store = store
         self.provider = provider
-        self.worker = worker
+        self.lease = lease
         self.on_progress = on_progress
+        self.shared_slots = shared_slots
         self.pacer = pacer
         self.rng = rng
         self.chunk_size = chunk_size
@@ -154,6 +168,10 @@ class _Execution:
         self.buffer: list[Predicted | Failed] = []
         self.answers: list[tuple[str, dict[str, Any]]] = []
         self.spent = 0.0
+        # What other workers of the run spent since this one started (chunks run side by
+        # side); read back at each write, so the budget counts the whole run's spending.
+        self.spent_elsewhere = 0.0
+        self.committed = 0.0
         self.reserved = 0.0
         self.tasks: list[asyncio.Task[None]] = []
         self._flushing = threading.Lock()
@@ -162,7 +180,7 @@ class _Execution:
     # The three parts: reader, workers, writer
 
     async def run(self) -> None:
-        self.spent = await asyncio.to_thread(self._committed_cost)
+        self.spent = self.committed = await asyncio.to_thread(self._committed_cost)
         work: asyncio.Queue[_Item | None] = asyncio.Queue(maxsize=self.job.options.concurrency * 2)
         workers = [self._work(work) for _ in range(self.job.options.concurrency)]
         self.tasks = [asyncio.create_task(part) for part in (self._feed(work), *workers)]
@@ -174,7 +192,7 @@ class _Execution:
             for task in self.tasks:
                 task.cancel()
             await asyncio.to_thread(self._flush)
-            await asyncio.to_thread(self._release, "Canceled", "interrupted before it finished")
+            await asyncio.to_thread(self._interrupt)
             raise
         finally:
             writer.cancel()
@@ -184,13 +202,13 @@ class _Execution:
                 raise errors[0]
             await asyncio.to_thread(self._finish)
         except Exception as error:
-            await asyncio.to_thread(self._release, "Failed", f"internal error: {error!r}")
+            await asyncio.to_thread(self._end, "Failed", f"internal error: {error!r}")
             raise
 
     async def _feed(self, work: asyncio.Queue[_Item | None]) -> None:
         """Stream the pending tasks into ``work`` until none is left or the run must stop,
         then tell each worker there is no more."""
-        after = 0
+        after = self.lease.after
         while self.halt is None:
             chunk = await asyncio.to_thread(self._next_items, after)
             if not chunk:
@@ -263,7 +281,7 @@ class _Execution:
                 return None
             generation = 0
             try:
-                async with self.limit.slot() as generation:
+                async with self.limit.slot() as generation, self._shared_slot():
                     if self.halt is not None:
                         return None
                     started = time.monotonic()
@@ -355,13 +373,14 @@ class _Execution:
             return None
         budget = self.job.options.budget_usd
         most = self._cost(item.tokens - self.answer.expected, self.answer.high) or 0.0
-        if budget is not None and self.spent + self.reserved + most > budget:
+        spent = self.spent + self.spent_elsewhere
+        if budget is not None and spent + self.reserved + most > budget:
             self._stop(
                 _Halt(
                     "budget",
                     "Canceled",
                     f"stopped before passing the budget of ${budget:.4f} "
-                    f"(spent ${self.spent:.4f}); resume with a larger budget to go on",
+                    f"(spent ${spent:.4f}); resume with a larger budget to go on",
                 )
             )
             return None
@@ -376,11 +395,16 @@ class _Execution:
         if self.halt is None:
             self.halt = halt
 
+    def _shared_slot(self) -> AbstractAsyncContextManager[object]:
+        return self.shared_slots.slot() if self.shared_slots is not None else nullcontext()
+
     # Store work, run in a thread
 
     def _next_items(self, after: int) -> list[_Item]:
         with self.store.session() as session:
-            tasks = pending_tasks(session, self.job.run_id, after=after, limit=self.chunk_size)
+            tasks = pending_tasks(
+                session, self.job.run_id, after=after, limit=self.chunk_size, upto=self.lease.upto
+            )
             items = [self._item(task) for task in tasks]
             if self._caching:
                 found = cached_responses(session, [i.key for i in items if i.key is not None])
@@ -432,52 +456,39 @@ class _Execution:
         try:
             with self.store.session() as session:
                 store_responses(session, answers)
-                if not renew_lease(session, self.job.run_id, self.worker):
+                if not self.lease.renew(session):
                     self._stop(_Halt("lost", None, None))
                     return
                 run = session.get(Run, self.job.run_id)
                 assert run is not None, "a run with a lease exists"
                 record_batch(session, run, batch)
-                progress = RunProgress(
-                    run.id,
-                    run.total,
-                    run.done,
-                    run.failed,
-                    run.input_tokens,
-                    run.output_tokens,
-                    run.cost_usd,
-                )
+                others = run.cost_usd - self.committed - sum(o.cost_usd or 0.0 for o in batch)
+                progress = RunProgress.of(run)
         except Exception:
             # Nothing was committed: keep the outcomes for the next flush to write.
             self.buffer[:0] = batch
             self.answers[:0] = answers
             raise
+        self.spent_elsewhere += others
+        self.committed = progress.cost_usd
         if self.on_progress is not None:
             self.on_progress(progress)
 
     def _finish(self) -> None:
         self._flush()
         halt = self.halt
-        if halt is not None and halt.status is None:
-            return
-        with self.store.session() as session:
-            if halt is not None:
-                status = halt.status or "Failed"
-                release_run(session, self.job.run_id, self.worker, status=status, error=halt.error)
-            elif count_pending(session, self.job.run_id):
-                release_run(
-                    session,
-                    self.job.run_id,
-                    self.worker,
-                    status="Failed",
-                    error="tasks were left pending",
-                )
-            else:
-                release_run(session, self.job.run_id, self.worker, status="Completed", error=None)
+        if halt is None:
+            self._end(None, None)
+        elif halt.status is not None:
+            self._end(halt.status, halt.error)
 
-    def _release(self, status: str, error: str) -> None:
+    def _end(self, status: str | None, error: str | None) -> None:
         with self.store.session() as session:
-            release_run(session, self.job.run_id, self.worker, status=status, error=error)
+            self.lease.finish(session, status, error)
+
+    def _interrupt(self) -> None:
+        with self.store.session() as session:
+            self.lease.interrupt(session)
 
 
 def _answer_text(response: ChatResponse) -> str:

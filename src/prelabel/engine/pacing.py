@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from prelabel.errors import ProviderError, ValidationError
+
+if TYPE_CHECKING:
+    from prelabel.engine.job import RunJob
+    from prelabel.engine.rate_limits import RatePacer
 
 
 @dataclass(frozen=True)
@@ -104,3 +109,17 @@ class AdaptiveConcurrency:
             if generation == self._generation:
                 self.limit = max(self.minimum, self.limit // 2)
                 self._generation += 1
+
+
+class SharedSlots(Protocol):
+    """A concurrency limit shared by every worker of a deployment (the run's ``concurrency``
+    counted across processes), held for each call on top of the worker's own limit."""
+
+    def slot(self) -> AbstractAsyncContextManager[object]:
+        """Wait for a free slot and hold it for the ``async with`` block."""
+        ...
+
+
+#: Opens a run's limits shared across workers, inside the loop executing it: its rate pacer
+#: and its concurrency slots (``prelabel.jobs.shared_limits.redis_limits``, say).
+SharedLimits = Callable[["RunJob"], AbstractAsyncContextManager[tuple["RatePacer", SharedSlots]]]

@@ -14,7 +14,7 @@ import secrets
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -108,20 +108,72 @@ def release_run(
     )
 
 
-def pending_tasks(session: Session, run_id: int, *, after: int, limit: int) -> list[PendingTask]:
-    """The next ``limit`` pending tasks of the run past worklist row ``after``, in order.
+def pending_tasks(
+    session: Session, run_id: int, *, after: int, limit: int, upto: int | None = None
+) -> list[PendingTask]:
+    """The next ``limit`` pending tasks of the run past worklist row ``after`` (and up to row
+    ``upto``, for a chunk), in order.
 
     Paging by row id rather than offset keeps each page an index range scan, so streaming a
     million-task run costs the same per page at the end as at the start.
     """
-    rows = session.execute(
+    query = (
         select(RunTask.id, RunTask.task_id, Task.data)
         .join(Task, Task.id == RunTask.task_id)
         .where(RunTask.run_id == run_id, RunTask.status == "pending", RunTask.id > after)
-        .order_by(RunTask.id)
-        .limit(limit)
-    ).all()
+    )
+    if upto is not None:
+        query = query.where(RunTask.id <= upto)
+    rows = session.execute(query.order_by(RunTask.id).limit(limit)).all()
     return [PendingTask(row_id, task_id, data) for row_id, task_id, data in rows]
+
+
+class Lease(Protocol):
+    """What an executor holds while it works: which worklist rows it executes, the right to
+    write their outcomes (renewed with every write) and how its work ends."""
+
+    run_id: int
+    worker: str
+    #: The rows executed: those past ``after`` and up to ``upto`` (``None``: to the end).
+    after: int
+    upto: int | None
+
+    def renew(self, session: Session) -> bool:
+        """Renew the lease; False when it is gone and the executor must stop writing."""
+
+    def finish(self, session: Session, status: str | None, error: str | None) -> None:
+        """End the work: ``status`` and ``error`` when it stopped early (budget, a fatal
+        error), ``None`` when the rows ran out."""
+
+    def interrupt(self, session: Session) -> None:
+        """Give the work up unfinished (Ctrl-C, a worker shutting down)."""
+
+
+@dataclass(frozen=True)
+class RunLease:
+    """A whole run executed by one worker: the in-process runner's and the CLI's lease."""
+
+    run_id: int
+    worker: str
+    after: int = 0
+    upto: int | None = None
+
+    def renew(self, session: Session) -> bool:
+        return renew_lease(session, self.run_id, self.worker)
+
+    def finish(self, session: Session, status: str | None, error: str | None) -> None:
+        if status is None and count_pending(session, self.run_id):
+            status, error = "Failed", "tasks were left pending"
+        release_run(session, self.run_id, self.worker, status=status or "Completed", error=error)
+
+    def interrupt(self, session: Session) -> None:
+        release_run(
+            session,
+            self.run_id,
+            self.worker,
+            status="Canceled",
+            error="interrupted before it finished",
+        )
 
 
 def count_pending(session: Session, run_id: int) -> int:

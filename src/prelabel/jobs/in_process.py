@@ -14,35 +14,26 @@ from concurrent.futures import ThreadPoolExecutor
 
 from prelabel.engine.worklist import executable_runs, requeue_runs, worker_name
 from prelabel.errors import ConflictError, PrelabelError
+from prelabel.jobs.polling import PollingThread
 from prelabel.services.run_execution import Runtime, execute_run
 from prelabel.store import Store
 
 log = logging.getLogger(__name__)
 
 
-class InProcessRunner:
+class InProcessRunner(PollingThread):
     """Executes up to ``slots`` runs at once, each in its own thread and event loop."""
 
     def __init__(
         self, store: Store, runtime: Runtime, *, slots: int = 2, poll_seconds: float = 2.0
     ) -> None:
+        super().__init__(name="prelabel-runner", poll_seconds=poll_seconds)
         self._store = store
         self._runtime = runtime
         self._slots = slots
-        self._poll_seconds = poll_seconds
         self._pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="prelabel-run")
         self._active: dict[int, str] = {}  # run id -> worker name in its lease
         self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="prelabel-runner", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def wake(self) -> None:
-        """Look for runs to execute now (a run was just created or resumed)."""
-        self._wake.set()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop executing: the runs in progress go back to Pending, to resume at next start.
@@ -50,9 +41,7 @@ class InProcessRunner:
         Their executors lose the lease and stop at their next write; answers they had not
         written yet are asked for again on resume.
         """
-        self._stopping.set()
-        self._wake.set()
-        self._thread.join(timeout)
+        super().stop(timeout)
         with self._lock:
             workers = list(self._active.values())
         if workers:
@@ -60,18 +49,8 @@ class InProcessRunner:
                 requeue_runs(session, workers)
         self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                self._start_waiting_runs()
-            except PrelabelError as exc:  # the store is unreachable for now: retry later
-                log.warning("cannot look for runs to execute: %s", exc.message)
-            except Exception:
-                log.exception("cannot look for runs to execute")
-            self._wake.wait(self._poll_seconds)
-            self._wake.clear()
-
-    def _start_waiting_runs(self) -> None:
+    def run_pass(self) -> None:
+        """Start the runs waiting for an executor, as many as there are free slots."""
         with self._lock:
             free = self._slots - len(self._active)
             busy = set(self._active)
@@ -99,4 +78,4 @@ class InProcessRunner:
     def _done(self, run_id: int) -> None:
         with self._lock:
             self._active.pop(run_id, None)
-        self._wake.set()  # a slot is free
+        self.wake()  # a slot is free

@@ -44,12 +44,16 @@ class InvalidValue(Exception):
 
 @dataclass(frozen=True)
 class Option:
-    """One ``<Choice>`` or ``<Label>``; a Taxonomy's options nest through ``children``."""
+    """One ``<Choice>`` or ``<Label>``; a Taxonomy's options nest through ``children``.
+
+    ``background`` is the colour the config gives a label to be shown in, as written.
+    """
 
     value: str
     alias: str | None = None
     hint: str | None = None
     children: tuple[Option, ...] = ()
+    background: str | None = None
 
     @property
     def label(self) -> str:
@@ -161,7 +165,8 @@ def read_options(
             raise LabelConfigError(f'a <{option_tag}> in {where} has no "value"')
         children = read_options(child, option_tag, where, nested=True) if nested else ()
         alias = child.get("alias") or None
-        options.append(Option(value, alias, child.get("hint") or None, children))
+        background = child.get("background") or None
+        options.append(Option(value, alias, child.get("hint") or None, children, background))
     seen: set[str] = set()
     for option in options:
         if option.label in seen:

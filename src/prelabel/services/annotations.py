@@ -9,14 +9,15 @@ the project's config like imported ones.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from prelabel.errors import ValidationError
+from prelabel.errors import ConflictError, ResultError, ValidationError
+from prelabel.labeling.controls import InvalidValue
 from prelabel.services.counters import adjust_task_counters
 from prelabel.services.predictions import KEEP, Keep, checked_result
 from prelabel.services.projects import project_config
@@ -119,6 +120,61 @@ def update_annotation(
     if ground_truth is True:
         _clear_other_ground_truth(session, annotation)
     return annotation
+
+
+def accept_prediction(session: Session, prediction: Prediction, *, user: User) -> Annotation:
+    """An annotation by ``user`` with the prediction's result, linked to it: one prediction
+    at a time, as the "create annotations from predictions" action does in bulk; a prediction
+    already turned into an annotation is a ConflictError, since that action skips it too."""
+    made = session.scalar(
+        select(Annotation.id).where(Annotation.parent_prediction_id == prediction.id).limit(1)
+    )
+    if made is not None:
+        raise ConflictError(f"prediction {prediction.id} was already accepted as annotation {made}")
+    return create_annotation(
+        session,
+        prediction.task_id,
+        user=user,
+        result=prediction.result,
+        parent_prediction=prediction.id,
+    )
+
+
+def set_annotation_answers(
+    session: Session, annotation: Annotation, answers: Mapping[str, Any]
+) -> Annotation:
+    """Replace the regions of each control named in ``answers`` by the regions of its new
+    answer, keeping every other region as it is.
+
+    An answer is what the control's answer schema takes (a choice, a list of choices, a
+    text, a number, a rating); None or an empty one removes the control's regions. Spans
+    cannot be set this way: their answers need the text they label. An answer that breaks
+    the config is a ResultError naming the control, and nothing changes.
+    """
+    task = get_or_raise(session, Task, annotation.task_id)
+    config = project_config(get_or_raise(session, Project, task.project_id))
+    kept = [region for region in annotation.result if region.get("from_name") not in answers]
+    targets = {region.get("from_name"): region.get("to_name") for region in annotation.result}
+    added: list[dict[str, Any]] = []
+    for name, answer in answers.items():
+        control = config.controls.get(name)
+        if control is None:
+            raise ValidationError(
+                f"{name}: names no control; controls: {', '.join(config.controls)}"
+            )
+        if control.reads_text:
+            raise ValidationError(f"{name}: spans cannot be answered without their text")
+        if answer is None:
+            continue
+        to_name = targets.get(name)
+        if to_name not in control.to_name:
+            to_name = control.to_name[0]
+        try:
+            regions, _ = control.to_regions(answer, to_name, None)
+        except InvalidValue as error:
+            raise ResultError(f"{name}: {error}") from None
+        added.extend(regions)
+    return update_annotation(session, annotation, result=[*kept, *added])
 
 
 def delete_annotation(session: Session, annotation: Annotation) -> None:

@@ -1,7 +1,8 @@
 """The task counters the Data Manager shows on every row, changed one task at a time.
 
 Set-based actions update many tasks' counters in their own statements; creating, editing or
-deleting one prediction or annotation comes through here.
+deleting one prediction or annotation comes through here. Whichever way a counter changes,
+the database's triggers carry the change into the project's ``TaskCounterHistogram``.
 """
 
 from __future__ import annotations

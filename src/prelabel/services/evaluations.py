@@ -126,6 +126,14 @@ def cell_tasks(session: Session, run: Run, cell: str) -> list[dict[str, Any]]:
     ]
 
 
+def cell_sizes(session: Session, run: Run) -> dict[str, int]:
+    """How many tasks are behind each cell of the run's report (see ``cell_tasks``)."""
+    run_report(session, run)
+    assert run.evaluation is not None
+    cells: dict[str, list[int]] = run.evaluation["cells"]
+    return {cell: len(ids) for cell, ids in cells.items()}
+
+
 def compare_versions(session: Session, versions: Sequence[PromptVersion]) -> dict[str, Any]:
     """Versions of one project side by side, on the ground-truth tasks all of them predicted.
 

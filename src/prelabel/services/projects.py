@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import BigInteger, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from prelabel.errors import LabelConfigError, NotFoundError, TaskDataError, ValidationError
 from prelabel.labeling import LabelConfig, parse_label_config
 from prelabel.services.serialization import project_detail_payload
 from prelabel.store import Annotation, Prediction, Project, Task, User, get_or_raise
+from prelabel.store.counter_histogram import forget_project
+from prelabel.store.models import TaskCounterHistogram
 
 TITLE_MAX_LENGTH = 50
 PAGE_SIZE_MAX = 100
@@ -249,6 +251,7 @@ def delete_project(session: Session, project: Project) -> None:
     predictions, prompts and runs in the same statement."""
     session.delete(project)
     session.flush()
+    forget_project(session, project.id)
 
 
 @dataclass(frozen=True)
@@ -273,22 +276,31 @@ def count_project_contents(
 ) -> dict[int, ProjectCounts]:
     """The counts of each of ``project_ids`` with one statement for them all.
 
-    Task totals come from the counters on task rows (never from loading tasks), ground truth
-    from the annotations' project index; a project without tasks counts zeros.
+    Task totals come from the projects' counter histograms (a few rows each, however many
+    tasks), ground truth from the annotations' project index; a project without tasks counts
+    zeros.
     """
     if not project_ids:
         return {}
+    histogram = TaskCounterHistogram
     tasks = (
         select(
-            Task.project_id,
-            func.count(Task.id).label("tasks"),
-            func.sum(Task.total_annotations).label("annotations"),
-            func.sum(Task.cancelled_annotations).label("cancelled"),
-            func.sum(Task.total_predictions).label("predictions"),
-            func.sum(case((Task.total_annotations > 0, 1), else_=0)).label("annotated"),
+            histogram.project_id,
+            func.sum(histogram.tasks).label("tasks"),
+            *(
+                func.sum(cast(histogram.tasks, BigInteger) * counter).label(name)
+                for name, counter in (
+                    ("annotations", histogram.total_annotations),
+                    ("cancelled", histogram.cancelled_annotations),
+                    ("predictions", histogram.total_predictions),
+                )
+            ),
+            func.sum(case((histogram.total_annotations > 0, histogram.tasks), else_=0)).label(
+                "annotated"
+            ),
         )
-        .where(Task.project_id.in_(project_ids))
-        .group_by(Task.project_id)
+        .where(histogram.project_id.in_(project_ids))
+        .group_by(histogram.project_id)
         .subquery()
     )
     truths = (

@@ -246,6 +246,19 @@ def prompt_versions(session: Session, prompt: Prompt) -> list[PromptVersion]:
     )
 
 
+def count_version_predictions(session: Session, versions: list[PromptVersion]) -> dict[int, int]:
+    """How many predictions each version made (what saving it in place would delete), by id."""
+    ids = [version.id for version in versions]
+    counts = dict.fromkeys(ids, 0)
+    rows = session.execute(
+        select(Prediction.prompt_version_id, func.count(Prediction.id))
+        .where(Prediction.prompt_version_id.in_(ids))
+        .group_by(Prediction.prompt_version_id)
+    )
+    counts.update({version_id: count for version_id, count in rows if version_id is not None})
+    return counts
+
+
 def prompt_of(session: Session, version: PromptVersion) -> Prompt:
     return _owners(session, version)[0]
 

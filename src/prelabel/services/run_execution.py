@@ -10,6 +10,7 @@ resumes it where it stopped.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,10 +18,19 @@ from sqlalchemy.orm import Session
 
 from prelabel.encryption import SecretBox, open_secret_box
 from prelabel.engine.cache import StoreEmbeddingCache
+from prelabel.engine.chunks import claim_chunk, claimable_chunk_run, complete_run, end_run
 from prelabel.engine.executor import RunProgress
 from prelabel.engine.executor import execute_run as execute_on_engine
 from prelabel.engine.job import RunJob, RunOptions
-from prelabel.engine.worklist import claim_run, release_run, worker_is_gone, worker_name
+from prelabel.engine.pacing import SharedLimits
+from prelabel.engine.worklist import (
+    Lease,
+    RunLease,
+    claim_run,
+    release_run,
+    worker_is_gone,
+    worker_name,
+)
 from prelabel.errors import ConflictError, PrelabelError, TemplateError, ValidationError
 from prelabel.prompting.instructions import system_message
 from prelabel.prompting.template import parse_template
@@ -33,9 +43,17 @@ from prelabel.services.evaluations import evaluate_run
 from prelabel.services.ground_truth import ground_truth
 from prelabel.services.projects import project_config
 from prelabel.services.prompts import prompt_of
-from prelabel.services.runs import Baseline, create_run
+from prelabel.services.run_dispatch import evaluate_if_ended
+from prelabel.services.runs import ACTIVE_STATUSES, Baseline, create_run
 from prelabel.settings import Settings
-from prelabel.store import Project, PromptVersion, ProviderConnection, Run, Store, get_or_raise
+from prelabel.store import (
+    Project,
+    PromptVersion,
+    ProviderConnection,
+    Run,
+    Store,
+    get_or_raise,
+)
 
 
 @dataclass(frozen=True)
@@ -82,13 +100,7 @@ def execute_run(
     """
     worker = worker or worker_name()
     try:
-        with store.session() as session:
-            run = get_or_raise(session, Run, run_id)
-            version = get_or_raise(session, PromptVersion, run.prompt_version_id)
-            job = build_job(
-                session, version, runtime, run_id=run.id, options=RunOptions.from_json(run.options)
-            )
-            provider = _provider(session, store, runtime, version, job)
+        job, provider = _prepare(store, runtime, run_id)
     except PrelabelError as exc:
         _fail_to_start(store, run_id, worker, exc.message)
         raise
@@ -98,12 +110,77 @@ def execute_run(
     if not claimed:
         asyncio.run(provider.aclose())
         raise ConflictError(_unclaimable(run))
-    asyncio.run(_execute(job, store, provider, worker, on_progress))
+    asyncio.run(_execute(job, store, provider, RunLease(run_id, worker), on_progress=on_progress))
     with store.session() as session:
         ended = get_or_raise(session, Run, run_id)
         if ended.status != "Running":  # not taken over by another worker meanwhile
             evaluate_run(session, ended)
         return ended
+
+
+def execute_chunk(
+    store: Store,
+    runtime: Runtime,
+    chunk_id: int,
+    *,
+    worker: str,
+    limits: SharedLimits | None = None,
+) -> None:
+    """Execute one chunk of a dispatched run here, as a distributed worker does.
+
+    Nothing happens when the chunk cannot be claimed: it was superseded (the run was
+    dispatched again), another worker holds it, or its run no longer runs. ``limits`` opens
+    the run's rate and concurrency limits shared with the other workers. The worker that ends
+    the run (its last chunk, or a chunk that stopped it) evaluates it.
+    """
+    with store.session() as session:
+        run_id = claimable_chunk_run(session, chunk_id)
+    if run_id is None:  # checked before opening a provider, which may cost (the local model)
+        return
+    try:
+        job, provider = _prepare(store, runtime, run_id)
+    except PrelabelError as exc:
+        with store.session() as session:
+            end_run(session, run_id, status="Failed", error=exc.message)
+        raise
+    with store.session() as session:
+        lease = claim_chunk(session, chunk_id, worker)
+    if lease is None:
+        asyncio.run(provider.aclose())
+        return
+    asyncio.run(_execute(job, store, provider, lease, limits=limits))
+    with store.session() as session:
+        complete_run(session, run_id)
+    with store.session() as session:
+        evaluate_if_ended(session, run_id)
+
+
+def follow_run(
+    store: Store,
+    run_id: int,
+    *,
+    on_progress: Callable[[RunProgress], None],
+    poll_seconds: float = 0.5,
+) -> Run:
+    """Report the progress of a run executed elsewhere (by workers) until it ends."""
+    while True:
+        with store.session() as session:
+            run = get_or_raise(session, Run, run_id)
+            on_progress(RunProgress.of(run))
+            if run.status not in ACTIVE_STATUSES:
+                return run
+        time.sleep(poll_seconds)
+
+
+def _prepare(store: Store, runtime: Runtime, run_id: int) -> tuple[RunJob, Provider]:
+    """The run's job as its version is now, and an open provider to execute it with."""
+    with store.session() as session:
+        run = get_or_raise(session, Run, run_id)
+        version = get_or_raise(session, PromptVersion, run.prompt_version_id)
+        job = build_job(
+            session, version, runtime, run_id=run.id, options=RunOptions.from_json(run.options)
+        )
+        return job, _provider(session, store, runtime, version, job)
 
 
 def _dead_worker(run: Run) -> str | None:
@@ -157,11 +234,19 @@ async def _execute(
     job: RunJob,
     store: Store,
     provider: Provider,
-    worker: str,
-    on_progress: Callable[[RunProgress], None] | None,
+    lease: Lease,
+    *,
+    on_progress: Callable[[RunProgress], None] | None = None,
+    limits: SharedLimits | None = None,
 ) -> None:
     try:
-        await execute_on_engine(job, store, provider, worker=worker, on_progress=on_progress)
+        if limits is None:
+            await execute_on_engine(job, store, provider, lease=lease, on_progress=on_progress)
+            return
+        async with limits(job) as (pacer, slots):
+            await execute_on_engine(
+                job, store, provider, lease=lease, pacer=pacer, shared_slots=slots
+            )
     finally:
         await provider.aclose()
 

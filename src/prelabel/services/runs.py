@@ -209,6 +209,15 @@ def list_runs(session: Session, project: Project) -> list[Run]:
     )
 
 
+def list_version_runs(session: Session, version: PromptVersion) -> list[Run]:
+    """The version's runs, newest first."""
+    return list(
+        session.scalars(
+            select(Run).where(Run.prompt_version_id == version.id).order_by(Run.id.desc())
+        )
+    )
+
+
 def cancel_run(session: Session, run: Run) -> Run:
     """Stop a Pending or Running run; its executor notices at its next write and stops.
 

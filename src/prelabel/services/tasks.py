@@ -23,6 +23,7 @@ from prelabel.services.ground_truth import ground_truth
 from prelabel.services.projects import project_config
 from prelabel.services.serialization import annotation_payload, prediction_payload, task_payload
 from prelabel.store import Annotation, Prediction, Project, Task
+from prelabel.store.counter_histogram import counter_totals
 from prelabel.store.task_filters import (
     Filters,
     Selection,
@@ -128,13 +129,7 @@ def list_tasks(
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValidationError(f"page_size: must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
     condition = query.condition(session, project)
-    total, annotations, predictions = session.execute(
-        select(
-            func.count(Task.id),
-            func.coalesce(func.sum(Task.total_annotations), 0),
-            func.coalesce(func.sum(Task.total_predictions), 0),
-        ).where(condition)
-    ).one()
+    total, annotations, predictions = _totals(session, project, query, condition)
     if page > 1 and (page - 1) * page_size >= total:
         raise NotFoundError(f"page {page} is past the last page of {total} tasks")
     ordering = (
@@ -150,6 +145,58 @@ def list_tasks(
     payloads = task_payloads(session, tasks)
     _add_computed_columns(project, payloads, query.score_version)
     return TaskPage(total, annotations, predictions, payloads)
+
+
+def adjacent_tasks(
+    session: Session, project: Project, task_id: int, query: TaskQuery = TaskQuery()
+) -> tuple[int | None, int | None]:
+    """The ids of the tasks before and after ``task_id`` among those ``query`` picks, in its
+    order (None at either end): the previous and next buttons of a task opened from a view.
+
+    In id order, two index lookups. In another order, the neighbours are read with a window
+    over the tasks the filters keep, which costs what sorting that view costs. A task the
+    filters no longer keep (its counters changed, say) has its neighbours in id order.
+    """
+    condition = query.condition(session, project)
+    if query.ordering:
+        ordering = order_by(query.ordering, score_version=query.score_version)
+        window = (
+            select(
+                Task.id.label("id"),
+                func.lag(Task.id).over(order_by=ordering).label("previous"),
+                func.lead(Task.id).over(order_by=ordering).label("next"),
+            )
+            .where(condition)
+            .subquery()
+        )
+        row = session.execute(
+            select(window.c.previous, window.c.next).where(window.c.id == task_id)
+        ).one_or_none()
+        if row is not None:
+            return row.previous, row.next
+    previous = session.scalar(select(func.max(Task.id)).where(condition, Task.id < task_id))
+    following = session.scalar(select(func.min(Task.id)).where(condition, Task.id > task_id))
+    return previous, following
+
+
+def _totals(
+    session: Session, project: Project, query: TaskQuery, condition: ColumnElement[bool]
+) -> tuple[int, int, int]:
+    """How many tasks ``query`` picks and their annotations and predictions: from the
+    project's counter histogram when every filter is on a counter and the selection is
+    every task, else counted over the tasks."""
+    if query.selection == Selection():
+        counted = counter_totals(session, project.id, query.filters)
+        if counted is not None:
+            return counted.tasks, counted.total_annotations, counted.total_predictions
+    total, annotations, predictions = session.execute(
+        select(
+            func.count(Task.id),
+            func.coalesce(func.sum(Task.total_annotations), 0),
+            func.coalesce(func.sum(Task.total_predictions), 0),
+        ).where(condition)
+    ).one()
+    return total, annotations, predictions
 
 
 def _add_computed_columns(

@@ -3,6 +3,8 @@
 Task rows carry the counters the Data Manager shows on every row (``total_annotations``,
 ``cancelled_annotations``, ``total_predictions``); every service that adds or removes an
 annotation or prediction updates them in the same transaction, so listing never counts.
+``TaskCounterHistogram`` sums them up per project, kept in step by database triggers, so the
+totals over a filter on counters never count either.
 """
 
 from __future__ import annotations
@@ -105,6 +107,31 @@ class Task(Timestamped, Base):
     total_annotations: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     cancelled_annotations: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     total_predictions: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+
+
+class TaskCounterHistogram(Base):
+    """How many of a project's tasks hold each combination of counter values, so that the
+    Data Manager's totals over a filter on counters read a few rows instead of every task.
+
+    Triggers on ``tasks`` (migration 0006) keep it in step with every task inserted, deleted
+    or recounted, whoever does it (services, the engine, cascades) and in the same
+    transaction. A combination's count is the sum of ``tasks`` over its rows: on PostgreSQL
+    each statement appends rows of its own (``writer`` numbers it), so writers never wait on
+    one another, and committed rows are folded into ``writer`` 0 now and then
+    (``store.counter_histogram``); SQLite has one writer at a time, which always writes 0.
+    """
+
+    __tablename__ = "task_counter_histogram"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    project_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    total_annotations: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    cancelled_annotations: Mapped[int] = mapped_column(
+        Integer, primary_key=True, autoincrement=False
+    )
+    total_predictions: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    writer: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    tasks: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
 class Prediction(Timestamped, Base):
@@ -290,6 +317,35 @@ class RunTask(Base):
     failure_message: Mapped[str | None] = mapped_column(Text)
     raw_excerpt: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RunChunk(Base):
+    """A slice of a run's worklist executed as one job by a distributed worker.
+
+    A chunk covers the worklist rows ``first_row..last_row`` that were pending when the run
+    was dispatched. Its worker holds it by a lease like a run's (``worker``, ``heartbeat_at``);
+    a chunk whose worker died is queued again (``attempt`` + 1) and finished by another, which
+    executes only the rows still pending, so nothing is done twice and nothing is lost.
+    """
+
+    __tablename__ = "run_chunks"
+    # Ids are never reused (SQLite would reuse them once a run's chunks are deleted), so that
+    # a job left on the queue from an earlier dispatch never names a new chunk.
+    __table_args__ = (
+        Index("ix_run_chunks_run_id_status", "run_id", "status"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), nullable=False)
+    first_row: Mapped[int] = mapped_column(Integer, nullable=False)
+    last_row: Mapped[int] = mapped_column(Integer, nullable=False)
+    # queued (a job waits for it), running (a worker holds it), done.
+    status: Mapped[str] = mapped_column(String(10), default="queued", nullable=False)
+    attempt: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
+    worker: Mapped[str | None] = mapped_column(String(200))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
 class CachedResponse(Base):

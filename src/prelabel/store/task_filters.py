@@ -29,6 +29,7 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    true,
 )
 from sqlalchemy.ext.compiler import compiles
 
@@ -134,6 +135,18 @@ def task_condition(
     return and_(*conditions)
 
 
+def counter_condition(filters: Filters, counters: Any) -> ColumnElement[bool] | None:
+    """The filters' condition on ``counters`` (anything with the task counters as
+    attributes, such as ``TaskCounterHistogram``) when every filter is on a counter column,
+    else None: checked, typed and compared exactly as ``task_condition`` does on tasks."""
+    if not all(item.column in COUNTERS for item in filters.items):
+        return None
+    parts = [_condition(item, None, counters) for item in filters.items]
+    if not parts:
+        return true()
+    return and_(*parts) if filters.conjunction == "and" else or_(*parts)
+
+
 def order_by(column: str, *, score_version: str | None = None) -> list[Any]:
     """ORDER BY for ``column`` (``-column`` descending), NULLs last, then by id."""
     descending = column.startswith("-")
@@ -144,8 +157,9 @@ def order_by(column: str, *, score_version: str | None = None) -> list[Any]:
     return [ordered.nulls_last(), Task.id.desc() if descending else Task.id.asc()]
 
 
-def column_expression(name: str, score_version: str | None = None) -> Any:
-    """The SQL value of a column for the task row being read."""
+def column_expression(name: str, score_version: str | None = None, source: Any = Task) -> Any:
+    """The SQL value of a column for the task row being read (a plain column, as the
+    counters, is read from ``source``)."""
     if name.startswith("data."):
         return Task.data[name[5:]].as_string()
     if name == "predictions_score":
@@ -161,18 +175,18 @@ def column_expression(name: str, score_version: str | None = None) -> Any:
         )
     if name == "has_ground_truth":
         return _has_ground_truth()
-    return getattr(Task, name)
+    return getattr(source, name)
 
 
-def _condition(item: Filter, score_version: str | None) -> ColumnElement[bool]:
+def _condition(item: Filter, score_version: str | None, source: Any = Task) -> ColumnElement[bool]:
     if item.column == "predictions_model_versions":
         return _model_version_condition(item)
     if item.column == "has_ground_truth":
         return _flag_condition(item, _has_ground_truth())
     if item.operator == "empty":
-        return _empty_condition(item, score_version)
+        return _empty_condition(item, score_version, source)
     values = _values(item)
-    expression = _operand(item, values, score_version)
+    expression = _operand(item, values, score_version, source)
     operator = item.operator
     if operator in ("in", "not_in"):
         inside = and_(expression >= values[0], expression <= values[1])
@@ -226,17 +240,17 @@ def _values(item: Filter) -> list[Any]:
     return raw
 
 
-def _operand(item: Filter, values: list[Any], score_version: str | None) -> Any:
+def _operand(item: Filter, values: list[Any], score_version: str | None, source: Any) -> Any:
     """The column as the values compare with it: a data field holding a number is compared as
     a number with numbers (a field that is not a number then matches nothing), else as text."""
     if item.column.startswith("data.") and _is_number(values[0]):
         return JsonNumber(Task.data, item.column[5:])
-    return column_expression(item.column, score_version)
+    return column_expression(item.column, score_version, source)
 
 
-def _empty_condition(item: Filter, score_version: str | None) -> ColumnElement[bool]:
+def _empty_condition(item: Filter, score_version: str | None, source: Any) -> ColumnElement[bool]:
     wanted = _boolean(item)
-    expression = column_expression(item.column, score_version)
+    expression = column_expression(item.column, score_version, source)
     if item.column in COUNTERS:
         return (expression == 0) if wanted else (expression != 0)
     missing = expression.is_(None)

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from prelabel.api.deps import SessionDep
 from prelabel.errors import AuthenticationError
 from prelabel.services.users import authenticate_password
+from prelabel.web.login_throttle import client_address, login_throttle
 from prelabel.web.rendering import page_path, redirect, render
 from prelabel.web.sessions import sign_in, sign_out
 
@@ -26,11 +27,21 @@ def log_in(
     next: Annotated[str, Form()] = "",
 ) -> Response:
     """Sign in and go where the login page was asked for; a wrong e-mail or password shows
-    the form again, with the e-mail kept."""
+    the form again, with the e-mail kept. After too many failures for the e-mail or from the
+    address (``login_throttle``) the form is refused, 429, before the password is checked."""
+    throttle, client = login_throttle(request), client_address(request)
+    context = {"next": safe_next(next), "email": email}
+    refusal = throttle.refusal(email, client)
+    if refusal is not None:
+        context["error"] = refusal.message
+        response = render(request, "login.html", context, status_code=429)
+        response.headers["Retry-After"] = str(refusal.minutes * 60)
+        return response
     try:
         user = authenticate_password(session, email, password)
     except AuthenticationError as exc:
-        context = {"next": safe_next(next), "email": email, "error": exc.message}
+        throttle.record_failure(email, client)
+        context["error"] = exc.message
         return render(request, "login.html", context, status_code=401)
     sign_in(request, user)
     return redirect(safe_next(next) or page_path(request, "projects"))

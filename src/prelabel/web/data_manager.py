@@ -4,6 +4,11 @@ The table is rendered on the server from the view in the URL (``DataView``). Act
 the selection (``all`` with the ids unticked on the page, or the ticked ids) and the view's
 query string, run in the request's transaction through the services the API's actions use,
 and come back to the same view with what they did.
+
+A model-version picker posts ``=`` and the version (``PICKED``): ``=`` alone picks the
+predictions that have no model version (imported ones), while an empty value picks none
+(every version, for Delete Predictions). A bare version could not tell "" from nothing, and
+the form parser reads an empty field as a missing one.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from starlette.responses import Response
 
 from prelabel.api.deps import Jobs, JobsDep, RuntimeDep, SessionDep
 from prelabel.api.params import Id
-from prelabel.engine.job import RunOptions
+from prelabel.engine.job import MAX_CONCURRENCY, RunOptions
 from prelabel.errors import NotFoundError, ValidationError
 from prelabel.services.actions import (
     delete_selected_annotations,
@@ -45,6 +50,9 @@ from prelabel.web.data_view import (
 from prelabel.web.errors import refusals_go_back_to
 from prelabel.web.rendering import flash, page_path, redirect, render
 from prelabel.web.sessions import WebUser
+
+#: What a model-version picker puts before the version it posts (see above).
+PICKED = "="
 
 
 def data_manager(request: Request, project_id: Id, session: SessionDep, user: WebUser) -> Response:
@@ -77,6 +85,9 @@ def data_manager(request: Request, project_id: Id, session: SessionDep, user: We
         "model_versions": versions,
         "prompts": list_prompts(session, project),
         "actions": ACTIONS.values(),
+        "picked": PICKED,
+        "run_defaults": RunOptions(),
+        "max_concurrency": MAX_CONCURRENCY,
     }
     status = 400 if problem else 200
     return render(request, "data_manager.html", context, user=user, status_code=status)
@@ -96,8 +107,11 @@ def run_action(
     excluded: Annotated[list[Id] | None, Form()] = None,
     model_version: Annotated[str | None, Form()] = None,
     prompt_version: Annotated[Id | None, Form()] = None,
+    concurrency: Annotated[str, Form()] = "",
+    budget_usd: Annotated[str, Form()] = "",
 ) -> Response:
-    """Run ``action`` on the selected tasks of the view, then show the view again."""
+    """Run ``action`` on the selected tasks of the view, then show the view again; a field
+    the action does not ask for is ignored."""
     project = get_project(session, project_id)
     data_view = DataView.from_query_string(view)
     back = _url(request, project, data_view.query_string())
@@ -110,7 +124,15 @@ def run_action(
             selection=Selection(all=every, ids=tuple(ids)), score_version=score_version(project)
         )
         selected = Selected(
-            session, project, query, user, runtime, jobs, model_version, prompt_version
+            session,
+            project,
+            query,
+            user,
+            runtime,
+            jobs,
+            model_version=picked_version(model_version),
+            prompt_version=prompt_version,
+            run_fields=RunFields(concurrency, budget_usd),
         )
         flash(request, "success", chosen.perform(selected))
     return redirect(back)
@@ -121,9 +143,46 @@ def _url(request: Request, project: Project, query: str) -> str:
     return f"{path}?{query}" if query else path
 
 
+def picked_version(value: str | None) -> str | None:
+    """The model version a picker posted ("" for predictions without one), or None when it
+    picked none."""
+    if not value:
+        return None
+    if not value.startswith(PICKED):
+        raise ValidationError(f"model_version: {value!r} is not a model version of the list")
+    return value.removeprefix(PICKED)
+
+
+@dataclass(frozen=True)
+class RunFields:
+    """The run options of the "Run prompt on selection" dialog, as typed; an empty field
+    keeps the default."""
+
+    concurrency: str = ""
+    budget_usd: str = ""
+
+    def options(self) -> RunOptions:
+        """The options, checked as the API's are (``RunOptions``), naming the field at fault."""
+        return RunOptions().replace(
+            concurrency=_number(self.concurrency, int), budget_usd=_number(self.budget_usd, float)
+        )
+
+
+def _number(text: str, kind: type[int] | type[float]) -> int | float | str | None:
+    """``text`` read as a ``kind``, None when empty, else as typed for RunOptions to refuse."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return kind(text)
+    except ValueError:
+        return text
+
+
 @dataclass(frozen=True)
 class Selected:
-    """The tasks an action acts on, who acts, and what its dialog asked."""
+    """The tasks an action acts on, who acts, and what its dialog asked: ``model_version``
+    is None when none was picked."""
 
     session: Session
     project: Project
@@ -133,6 +192,7 @@ class Selected:
     jobs: Jobs
     model_version: str | None
     prompt_version: int | None
+    run_fields: RunFields
 
 
 @dataclass(frozen=True)
@@ -154,13 +214,13 @@ def _delete_predictions(selected: Selected) -> str:
         selected.session,
         selected.project,
         selected.query,
-        model_version=selected.model_version or None,
+        model_version=selected.model_version,
     )
     return f"Deleted {_count(deleted, 'prediction')}"
 
 
 def _predictions_to_annotations(selected: Selected) -> str:
-    if not selected.model_version:
+    if selected.model_version is None:
         raise ValidationError("model_version: choose the model version to create annotations from")
     created = predictions_to_annotations(
         selected.session,
@@ -180,6 +240,7 @@ def _delete_annotations(selected: Selected) -> str:
 def _run_prompt(selected: Selected) -> str:
     if selected.prompt_version is None:
         raise ValidationError("prompt_version: choose the prompt version to run")
+    options = selected.run_fields.options()
     version = version_to_run(selected.session, selected.project, selected.prompt_version)
     run = run_on_selection(
         selected.session,
@@ -187,7 +248,7 @@ def _run_prompt(selected: Selected) -> str:
         selected.project,
         selected.query,
         version,
-        RunOptions(),
+        options,
         created_by=selected.user.id,
     )
     selected.jobs.run_soon()

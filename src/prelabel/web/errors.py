@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
@@ -20,7 +20,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from prelabel.errors import PrelabelError
+from prelabel.errors import NotFoundError, PrelabelError
+from prelabel.store import Project, Task
 from prelabel.web.rendering import flash, page_path, redirect, render
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,14 @@ log = logging.getLogger(__name__)
 _API_PATHS = ("/api/", "/docs", "/redoc", "/openapi.json", "/health")
 
 Handler = Callable[[Request, Exception], Any]
+
+
+class _Row(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+RowT = TypeVar("RowT", bound=_Row)
 
 
 class FormRefused(Exception):
@@ -50,6 +59,16 @@ def refusals_go_back_to(back: str) -> Iterator[None]:
         if exc.status >= 500:
             raise
         raise FormRefused(exc, back) from exc
+
+
+def held_by(row: RowT, parent: Project | Task, parent_id: int) -> RowT:
+    """``row`` (found by its own id) when ``parent`` holds it, ``parent_id`` being the id of
+    the row's own parent. A page's URL names the parent, so another's row is not found here,
+    as if it did not exist: ``/projects/1/runs/7`` cannot reach project 2's run 7."""
+    if parent_id != parent.id:
+        where = "in project" if isinstance(parent, Project) else "on task"
+        raise NotFoundError(f"{type(row).__name__} {row.id} not found {where} {parent.id}")
+    return row
 
 
 def _is_api_path(path: str) -> bool:

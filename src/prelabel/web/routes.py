@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import HTMLResponse
 
 from prelabel.api import transfer
-from prelabel.web import auth, data_manager, predictions, projects
+from prelabel.web import auth, data_manager, predictions, projects, prompts, providers, runs, tasks
 from prelabel.web.rendering import ROUTE_PREFIX, STATIC
 from prelabel.web.sessions import check_csrf, current_web_user
 
@@ -48,6 +48,36 @@ def configure_web_routes(app: FastAPI) -> None:
     settings = f"{project}/settings/predictions"
     route("GET", settings, predictions.predictions_settings, "predictions_settings", signed_in)
     route("POST", f"{settings}/delete", predictions.delete_version, "delete_version", posted)
+
+    # The task page (web/tasks.py) and Settings → Model providers (web/providers.py).
+    task = f"{project}/tasks/{{task_id:int}}"
+    route("GET", task, tasks.task_page, "task", signed_in)
+    accept = f"{task}/predictions/{{prediction_id:int}}/accept"
+    route("POST", accept, tasks.accept, "accept_prediction", posted)
+    annotation = f"{task}/annotations/{{annotation_id:int}}"
+    route("POST", annotation, tasks.edit_annotation, "edit_annotation", posted)
+    truth = f"{annotation}/ground-truth"
+    route("POST", truth, tasks.set_ground_truth, "set_ground_truth", posted)
+    route("GET", "/settings/providers", providers.providers_page, "providers", signed_in)
+    route("POST", "/settings/providers", providers.add_provider, "add_provider", posted)
+    remove = "/settings/providers/{connection_id:int}/delete"
+    route("POST", remove, providers.remove_provider, "remove_provider", posted)
+
+    # The prompts workspace (web/prompts.py, web/runs.py).
+    workspace = f"{project}/prompts"
+    version = f"{workspace}/versions/{{version_id:int}}"
+    run = f"{project}/runs/{{run_id:int}}"
+    route("GET", workspace, prompts.prompts_page, "prompts", signed_in)
+    route("POST", workspace, prompts.create_prompt, "create_prompt", posted)
+    route("GET", f"{workspace}/compare", prompts.compare_page, "compare_versions", signed_in)
+    route("GET", version, prompts.version_page, "prompt_version", signed_in)
+    route("POST", f"{version}/save", prompts.save_version, "save_version", posted)
+    route("POST", f"{version}/save-as", prompts.save_version_as, "save_version_as", posted)
+    route("GET", f"{version}/estimate", runs.estimate, "estimate_run", signed_in)
+    route("POST", f"{version}/runs", runs.start_run, "start_run", posted)
+    route("GET", f"{run}/progress", runs.run_progress, "run_progress", signed_in)
+    route("POST", f"{run}/cancel", runs.cancel_run, "cancel_run", posted)
+    route("POST", f"{run}/resume", runs.resume_run, "resume_run", posted)
 
     app.include_router(router)
 

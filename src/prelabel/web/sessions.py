@@ -9,8 +9,10 @@ check of a labeling config) is a web route too.
 
 The cookie is signed (Starlette's ``SessionMiddleware``) with a key derived from the server
 secret, so it cannot be forged, and names the user plus a stamp of their password hash:
-setting a new password signs them out everywhere. Every POST must send the session's CSRF
-token, as a form field or, from scripts, a header; otherwise it is refused with 403.
+setting a new password signs them out everywhere. With ``PRELABEL_SECURE_COOKIES`` the cookie
+is marked ``Secure``, so that browsers send it over HTTPS only. Every POST must send the
+session's CSRF token, as a form field or, from scripts, a header; otherwise it is refused
+with 403.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ def install_sessions(app: FastAPI, settings: Settings) -> None:
         session_cookie=SESSION_COOKIE,
         max_age=SESSION_DAYS * 86400,
         same_site="lax",
+        https_only=settings.secure_cookies,
     )
 
 
