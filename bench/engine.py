@@ -472,23 +472,20 @@ def worker_engine(spec: dict[str, Any]) -> dict[str, Any]:
 def worker_floor(spec: dict[str, Any]) -> dict[str, Any]:
     """The same requests with no engine and no database: the peer of the engine's figures.
 
-    ``client`` is ``sdk`` (``openai.AsyncOpenAI().chat.completions.create``, the call the
-    engine's provider makes) or ``httpx`` (the SDK's own HTTP client, bodies encoded and
-    answers decoded with orjson: the HTTP stack alone). The messages and JSON schema are the
-    engine's own (``build_job`` on the same prompt version), built before the clock starts;
-    ``concurrency`` coroutines share one client and take requests from one iterator.
+    ``client`` is ``sdk`` (``openai.AsyncOpenAI(http_client=DefaultAioHttpClient()).post``
+    on ``/chat/completions``, read back as JSON: the call the engine's provider makes) or
+    ``aiohttp`` (the HTTP client under it, bodies encoded and answers decoded with orjson: the
+    HTTP stack alone). The messages and JSON schema are the engine's own (``build_job`` on the
+    same prompt version), built before the clock starts; ``concurrency`` coroutines share one
+    client and take requests from one iterator.
     """
+    import aiohttp
     import openai
     import orjson
     from sqlalchemy import select
 
     from prelabel.services.run_execution import build_job
     from prelabel.store import PromptVersion, Task
-
-    try:
-        import httpx2 as httpx  # what this openai release is built on
-    except ImportError:
-        import httpx  # type: ignore[no-redef]
 
     setup = _setup(spec)
     with setup.store.session() as session:
@@ -506,12 +503,16 @@ def worker_floor(spec: dict[str, Any]) -> dict[str, Any]:
     base_url = spec["base_url"]
 
     async def send_all() -> int:
-        sdk = openai.AsyncOpenAI(base_url=base_url, api_key="sk-bench", max_retries=0)
-        http = httpx.AsyncClient(
+        sdk = openai.AsyncOpenAI(
             base_url=base_url,
+            api_key="sk-bench",
+            max_retries=0,
+            http_client=openai.DefaultAioHttpClient(),
+        )
+        http = aiohttp.ClientSession(
             headers={"authorization": "Bearer sk-bench", "content-type": "application/json"},
-            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100),
-            timeout=60,
+            connector=aiohttp.TCPConnector(limit=1000),
+            timeout=aiohttp.ClientTimeout(total=60),
         )
         queue = iter(requests)
         answered = 0
@@ -519,28 +520,36 @@ def worker_floor(spec: dict[str, Any]) -> dict[str, Any]:
         async def with_sdk() -> None:
             nonlocal answered
             for messages in queue:
-                completion = await sdk.chat.completions.create(
-                    model=MODEL, messages=messages, response_format=response_format, timeout=60
+                body = {"model": MODEL, "messages": messages, "response_format": response_format}
+                raw = await sdk.post(
+                    "/chat/completions",
+                    body=body,
+                    cast_to=openai.AsyncAPIResponse[object],
+                    options={"timeout": 60},
                 )
-                if completion.choices[0].message.content:
+                completion = await raw.parse()
+                if completion["choices"][0]["message"]["content"]:
                     answered += 1
 
-        async def with_httpx() -> None:
+        async def with_aiohttp() -> None:
             nonlocal answered
             for messages in queue:
                 body = {"model": MODEL, "messages": messages, "response_format": response_format}
-                response = await http.post("/chat/completions", content=orjson.dumps(body))
-                response.raise_for_status()
-                content = orjson.loads(response.content)["choices"][0]["message"]["content"]
+                async with http.post(
+                    f"{base_url}/chat/completions", data=orjson.dumps(body)
+                ) as response:
+                    response.raise_for_status()
+                    completion = orjson.loads(await response.read())
+                content = completion["choices"][0]["message"]["content"]
                 if orjson.loads(content):
                     answered += 1
 
-        worker = with_sdk if spec["client"] == "sdk" else with_httpx
+        worker = with_sdk if spec["client"] == "sdk" else with_aiohttp
         try:
             await asyncio.gather(*(worker() for _ in range(spec["concurrency"])))
         finally:
             await sdk.close()
-            await http.aclose()
+            await http.close()
         return answered
 
     server_cpu = process_cpu(spec["server_pid"])
@@ -727,8 +736,8 @@ def run_scenario(
 #: The clients each scenario runs: the engine, and its floors unless --no-floor.
 CLIENTS = {
     "engine": "prelabel engine (execute_run)",
-    "sdk": "floor: openai SDK create()",
-    "httpx": "floor: bare httpx + orjson",
+    "sdk": "floor: openai SDK post()",
+    "aiohttp": "floor: bare aiohttp + orjson",
 }
 
 
@@ -926,7 +935,15 @@ def main(argv: list[str] | None = None) -> None:
         "--profile",
         action="store_true",
         help="instead of the scenarios: cProfile (every thread) the engine process of one "
-        "zero-latency run of --tasks tasks at the first --overhead-concurrency",
+        "run of --tasks tasks at the first --overhead-concurrency, with the server answering "
+        "after --profile-latency",
+    )
+    parser.add_argument(
+        "--profile-latency",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="the fake server's latency in the --profile run (default: 0)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
@@ -951,7 +968,7 @@ def main(argv: list[str] | None = None) -> None:
                 "engine",
                 tasks=args.tasks,
                 concurrency=concurrency,
-                latency=0.0,
+                latency=args.profile_latency,
                 profile=True,
                 profile_out=str(root / "engine.prof"),
             )

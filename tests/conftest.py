@@ -18,13 +18,13 @@ from pathlib import Path
 import psycopg
 import pytest
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from prelabel.cli import main as cli_main
 from prelabel.settings import Settings
-from prelabel.store import Base, Store, migrate
+from prelabel.store import Store, migrate
 from prelabel.store.database import create_store_engine
 
 pytest_plugins = ["tests.fakes.fixtures"]
@@ -91,11 +91,31 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("postgres_database")
     engine = create_store_engine(url)
-    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
     with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        _empty_postgres(connection)
     engine.dispose()
     return url
+
+
+def _empty_postgres(connection: Connection) -> None:
+    """Every table emptied and every sequence back at 1, as a new database has them.
+
+    ``DELETE`` with triggers and foreign keys off (``session_replication_role``) rather than
+    ``TRUNCATE``, which rewrites each table's files and took 115 ms a test against 3 ms.
+    Tables come from the catalog, so those only migrations create are emptied too.
+    """
+    tables = connection.scalars(
+        text(
+            "SELECT quote_ident(tablename) FROM pg_tables "
+            "WHERE schemaname = current_schema() AND tablename <> 'alembic_version'"
+        )
+    ).all()
+    connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+    connection.exec_driver_sql("; ".join(f"DELETE FROM {table}" for table in tables))
+    connection.exec_driver_sql(
+        "SELECT setval(oid, 1, false) FROM pg_class "
+        "WHERE relkind = 'S' AND relnamespace = current_schema()::regnamespace"
+    )
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ than by mocking an SDK, so that the real client code path runs: request building
 classes, timeouts, header parsing, retries and answer reading. The server speaks just enough
 of the OpenAI Chat Completions, Embeddings and Anthropic Messages APIs for the official SDKs
 to accept its answers, and can be told to misbehave the ways real providers do (latency, 429
-with ``Retry-After``, 5xx, stalls, malformed, off-schema, refused and truncated answers).
+with ``Retry-After``, 5xx, stalls, malformed, off-schema, refused and truncated answers, and
+200s that are no answer: another JSON body or a proxy's HTML page).
 
 It runs a FastAPI app under uvicorn in a background thread with its own event loop, bound to
 an ephemeral port so that every xdist worker can run its own. Handlers are async and wait
@@ -46,6 +47,8 @@ FaultKind = Literal[
     "truncated",
     "auth",
     "bad_request",
+    "not_a_completion",
+    "html_page",
 ]
 FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
 
@@ -79,6 +82,17 @@ _HTTP_FAULTS: dict[str, tuple[int, str]] = {
     "server_error": (500, "The server had an error while processing your request."),
     "auth": (401, "Incorrect API key provided."),
     "bad_request": (400, "The request is invalid."),
+}
+
+# The faults answered 200 with something that is not an answer, as a misconfigured proxy or a
+# half-compatible server does: kind -> the response.
+_NOT_ANSWERS: dict[str, Callable[[], Response]] = {
+    "not_a_completion": lambda: _json(
+        {"object": "error", "message": "The upstream model is overloaded."}, {}
+    ),
+    "html_page": lambda: Response(
+        "<html><body><h1>502 Bad Gateway</h1></body></html>", media_type="text/html"
+    ),
 }
 
 _REQUIRED_FIELDS = {
@@ -430,6 +444,8 @@ class FakeLLMServer:
             if fault is not None and fault.kind == "timeout":
                 await _pause(wake, fault.delay or None)
                 kind = None
+            if kind in _NOT_ANSWERS:
+                return _NOT_ANSWERS[kind]()
             if api == "embeddings":
                 return self._embeddings(body)
             rejection = self._rejection(body, dialect)

@@ -232,6 +232,30 @@ async def test_off_schema_tool_input_is_returned_for_the_reader_to_reject(
     assert response.parsed == {"sentiment": "Maybe"}
 
 
+async def test_unreachable_endpoint_raises_unavailable_not_timeout(
+    unreachable_url: str,
+) -> None:
+    provider = AnthropicProvider(unreachable_url, API_KEY)
+
+    with pytest.raises(ProviderUnavailable, match="could not reach the provider"):
+        await provider.complete(REQUEST, timeout=5)
+
+    await provider.aclose()
+
+
+@pytest.mark.parametrize("kind", ["not_a_completion", "html_page"])
+async def test_success_status_without_a_message_raises_unavailable(
+    fake_llm: FakeLLMServer, provider: AnthropicProvider, kind: str
+) -> None:
+    fake_llm.script(Fault(kind))  # type: ignore[arg-type]
+
+    with pytest.raises(ProviderUnavailable) as caught:
+        await provider.complete(REQUEST, timeout=5)
+
+    assert "response" in str(caught.value)
+    assert caught.value.retryable
+
+
 @pytest.mark.parametrize(
     "fault",
     [
@@ -249,7 +273,7 @@ async def test_api_key_appears_in_no_error_and_no_repr(
     fake_llm.script(fault)
 
     with pytest.raises(ProviderError) as caught:
-        await provider.complete(REQUEST, timeout=0.2)
+        await provider.complete(REQUEST, timeout=0.2 if fault.kind == "timeout" else 5)
 
     for text in (str(caught.value), repr(caught.value), repr(provider)):
         assert API_KEY not in text

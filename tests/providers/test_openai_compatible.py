@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -303,11 +302,10 @@ async def test_stalled_server_raises_timeout_when_the_timeout_passes(
     assert caught.value.retryable
 
 
-async def test_unreachable_endpoint_raises_unavailable(make_provider: MakeProvider) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    provider = make_provider(base_url=f"http://127.0.0.1:{port}/v1")
+async def test_unreachable_endpoint_raises_unavailable_not_timeout(
+    make_provider: MakeProvider, unreachable_url: str
+) -> None:
+    provider = make_provider(base_url=unreachable_url)
 
     with pytest.raises(ProviderUnavailable, match="could not reach the provider"):
         await provider.complete(REQUEST, timeout=5)
@@ -349,6 +347,19 @@ async def test_unreadable_answers_are_returned_as_given_for_the_reader_to_judge(
     assert response.truncated is False
 
 
+@pytest.mark.parametrize("kind", ["not_a_completion", "html_page"])
+async def test_success_status_without_a_completion_raises_unavailable(
+    fake_llm: FakeLLMServer, make_provider: MakeProvider, kind: str
+) -> None:
+    fake_llm.script(Fault(kind))  # type: ignore[arg-type]
+
+    with pytest.raises(ProviderUnavailable) as caught:
+        await make_provider().complete(REQUEST, timeout=5)
+
+    assert str(caught.value) == "the provider's response is not a chat completion"
+    assert caught.value.retryable
+
+
 @pytest.mark.parametrize(
     "fault",
     [
@@ -367,7 +378,7 @@ async def test_api_key_appears_in_no_error_and_no_repr(
     provider = make_provider()
 
     with pytest.raises(ProviderError) as caught:
-        await provider.complete(REQUEST, timeout=0.2)
+        await provider.complete(REQUEST, timeout=0.2 if fault.kind == "timeout" else 5)
 
     assert fake_llm.request_count == 1
     for text in (str(caught.value), repr(caught.value), repr(provider)):

@@ -29,6 +29,27 @@ def redact(text: str, secret: str | None) -> str:
     return text.replace(secret, _REDACTED) if secret else text
 
 
+def connection_error(
+    exc: Exception,
+    *,
+    sdk_timeout: type[Exception],
+    elapsed: float,
+    timeout: float,
+    secret: str | None,
+) -> ProviderError:
+    """A timeout, or an endpoint that could not be reached, from what the SDK or
+    ``asyncio.timeout`` raised ``elapsed`` seconds into a request limited to ``timeout``.
+
+    The SDKs' timeout errors (``sdk_timeout``) are connection errors too, and their aiohttp
+    transport reports a refused connection as a connect timeout: only a timeout that came
+    when the time was up is one.
+    """
+    if isinstance(exc, TimeoutError) or (isinstance(exc, sdk_timeout) and elapsed >= timeout):
+        return ProviderTimeout(f"the provider did not answer within {timeout:g} s")
+    cause = redact(str(exc.__cause__ or exc), secret)
+    return ProviderUnavailable(f"could not reach the provider: {cause}")
+
+
 def provider_message(body: object, fallback: str, secret: str | None) -> str:
     """The provider's explanation of a failure, from the usual places in an error body.
 

@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 from prelabel.errors import (
     ProviderError,
     ProviderRefusal,
-    ProviderTimeout,
     ProviderUnavailable,
 )
-from prelabel.providers._errors import error_for_status, provider_message, redact
+from prelabel.providers._errors import (
+    connection_error,
+    error_for_status,
+    provider_message,
+    redact,
+)
 from prelabel.providers._ratelimits import anthropic_rate_limits
 from prelabel.providers.base import ChatRequest, ChatResponse, RateLimitInfo, token_count
 
@@ -49,7 +54,10 @@ class AnthropicProvider:
         self._sdk = anthropic
         self._secret = api_key
         self._client = anthropic.AsyncAnthropic(
-            base_url=base_url, api_key=api_key or "not-needed", max_retries=0
+            base_url=base_url,
+            api_key=api_key or "not-needed",
+            max_retries=0,
+            http_client=anthropic.DefaultAioHttpClient(),  # see OpenAICompatibleProvider
         )
 
     def __repr__(self) -> str:
@@ -63,6 +71,7 @@ class AnthropicProvider:
         """
         sdk = self._sdk
         error: ProviderError
+        started = time.monotonic()
         try:
             async with asyncio.timeout(timeout):
                 raw = await self._client.messages.with_raw_response.create(
@@ -77,11 +86,14 @@ class AnthropicProvider:
                 headers=exc.response.headers,
                 rate_limits=anthropic_rate_limits(exc.response.headers),
             )
-        except (sdk.APITimeoutError, TimeoutError):
-            error = ProviderTimeout(f"the provider did not answer within {timeout:g} s")
-        except sdk.APIConnectionError as exc:
-            cause = redact(str(exc.__cause__ or exc.message), self._secret)
-            error = ProviderUnavailable(f"could not reach the provider: {cause}")
+        except (TimeoutError, sdk.APIConnectionError) as exc:
+            error = connection_error(
+                exc,
+                sdk_timeout=sdk.APITimeoutError,
+                elapsed=time.monotonic() - started,
+                timeout=timeout,
+                secret=self._secret,
+            )
         except (sdk.APIError, ValueError) as exc:
             message_text = redact(str(exc), self._secret)
             error = ProviderUnavailable(f"the provider sent an unreadable response: {message_text}")
@@ -128,11 +140,13 @@ def _response(
     """
     from anthropic.types import Message, TextBlock, ToolUseBlock  # the SDK is an optional extra
 
-    if not isinstance(message, Message):
+    # The SDK builds its models leniently: another JSON body comes back as a Message whose
+    # fields are missing, which must not pass for an empty answer.
+    content = getattr(message, "content", None)
+    if not isinstance(message, Message) or not isinstance(content, list):
         raise ProviderUnavailable("the provider's response is not a message")
     if message.stop_reason == "refusal":
         raise ProviderRefusal("the model refused to answer")
-    content = message.content if isinstance(message.content, list) else []
     tool_input = next(
         (
             block.input
