@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,6 +117,14 @@ def _empty_postgres(connection: Connection) -> None:
         "SELECT setval(oid, 1, false) FROM pg_class "
         "WHERE relkind = 'S' AND relnamespace = current_schema()::regnamespace"
     )
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A local port nothing listens on: connections to it are refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

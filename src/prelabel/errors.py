@@ -115,6 +115,13 @@ class StoreError(PrelabelError):
     code = "store_unavailable"
 
 
+class RedisUnavailableError(PrelabelError):
+    """Raised when the Redis that ``PRELABEL_REDIS_URL`` names cannot be reached."""
+
+    status = 503
+    code = "redis_unavailable"
+
+
 class ProviderError(PrelabelError):
     """Raised when a model provider fails a request; ``kind`` names the failure for records."""
 

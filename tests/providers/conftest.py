@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 
@@ -14,9 +12,6 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-def unreachable_url() -> str:
-    """The address of a local port nothing listens on: connections to it are refused."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
+def unreachable_url(closed_port: int) -> str:
+    """An endpoint whose connections are refused."""
+    return f"http://127.0.0.1:{closed_port}/v1"

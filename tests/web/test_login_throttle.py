@@ -151,3 +151,16 @@ def test_servers_sharing_redis_share_the_count(
     other = redis_settings.model_copy(update={"queue_name": f"{redis_settings.queue_name}-b"})
     with TestClient(create_app(other, store=store, run_jobs=False)) as elsewhere:
         assert _log_in(elsewhere, account.email, PASSWORD).status_code == 303
+
+
+def test_a_redis_out_of_reach_pauses_logins_with_the_reason(
+    settings: Settings, store: Store, account: WebAccount, closed_port: int
+) -> None:
+    unreachable = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{closed_port}/0"})
+    with TestClient(create_app(unreachable, store=store, run_jobs=False)) as client:
+        response = _log_in(client, account.email, PASSWORD)
+
+        assert response.status_code == 503
+        message = soup(response.text).get_text(" ", strip=True)
+        assert "Logins are paused: the Redis that counts failed logins cannot be reached" in message
+        assert not _signed_in(client)

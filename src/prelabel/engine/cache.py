@@ -18,6 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from prelabel.store import Base, CachedEmbedding, CachedResponse, Store
+from prelabel.store.in_lists import padded
 from prelabel.store.types import utcnow
 
 
@@ -45,7 +46,9 @@ def cached_responses(session: Session, keys: Sequence[str]) -> dict[str, dict[st
     if not keys:
         return {}
     rows = session.execute(
-        select(CachedResponse.key, CachedResponse.response).where(CachedResponse.key.in_(keys))
+        select(CachedResponse.key, CachedResponse.response).where(
+            CachedResponse.key.in_(padded(keys))
+        )
     )
     return dict(rows.all())
 

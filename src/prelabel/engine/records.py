@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from prelabel.store import Prediction, Prompt, PromptVersion, Run, RunTask, Task
 from prelabel.store.bulk import insert_rows
+from prelabel.store.in_lists import padded
 from prelabel.store.models import model_version_name
 from prelabel.store.types import utcnow
 
@@ -58,12 +59,27 @@ def record_batch(session: Session, run: Run, outcomes: list[Predicted | Failed])
 
     Totals are added in SQL (``done = done + n``), not read and written back, so that
     writers of other chunks of the same run never lose each other's counts.
+
+    A task deleted while its answer was awaited has nowhere to put it: its outcome is
+    dropped, though its tokens and cost still count, since they were spent. A run deleted
+    with its project records nothing.
     """
     if not outcomes:
         return
-    predicted = [o for o in outcomes if isinstance(o, Predicted)]
-    failed = [o for o in outcomes if isinstance(o, Failed)]
     now = utcnow()
+    # Writing the run's row first also takes SQLite's write lock, so that no delete can
+    # come between reading which tasks remain and writing theirs.
+    touched = session.execute(
+        update(Run)
+        .where(Run.id == run.id)
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if not touched.rowcount:
+        return
+    remaining = _remaining_tasks(session, [o.task_id for o in outcomes])
+    predicted = [o for o in outcomes if isinstance(o, Predicted) and o.task_id in remaining]
+    failed = [o for o in outcomes if isinstance(o, Failed) and o.task_id in remaining]
     _write_predictions(session, run, predicted, now)
     _mark(session, run, predicted, failed, now)
     session.execute(
@@ -82,6 +98,18 @@ def record_batch(session: Session, run: Run, outcomes: list[Predicted | Failed])
     session.expire(run, ["done", "failed", "input_tokens", "output_tokens", "cost_usd"])
 
 
+def _remaining_tasks(session: Session, task_ids: list[int]) -> set[int]:
+    """Those of ``task_ids`` that still exist, kept from being deleted (PostgreSQL's
+    ``FOR KEY SHARE``) until the batch commits."""
+    return set(
+        session.scalars(
+            select(Task.id)
+            .where(Task.id.in_(padded(task_ids)))
+            .with_for_update(read=True, key_share=True)
+        )
+    )
+
+
 def _write_predictions(session: Session, run: Run, predicted: list[Predicted], now: Any) -> None:
     if not predicted:
         return
@@ -89,7 +117,7 @@ def _write_predictions(session: Session, run: Run, predicted: list[Predicted], n
         session.execute(
             select(Prediction.task_id, Prediction.id).where(
                 Prediction.prompt_version_id == run.prompt_version_id,
-                Prediction.task_id.in_([o.task_id for o in predicted]),
+                Prediction.task_id.in_(padded([o.task_id for o in predicted])),
             )
         ).all()
     )

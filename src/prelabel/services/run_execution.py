@@ -31,7 +31,13 @@ from prelabel.engine.worklist import (
     worker_is_gone,
     worker_name,
 )
-from prelabel.errors import ConflictError, PrelabelError, TemplateError, ValidationError
+from prelabel.errors import (
+    ConflictError,
+    NotFoundError,
+    PrelabelError,
+    TemplateError,
+    ValidationError,
+)
 from prelabel.prompting.instructions import system_message
 from prelabel.prompting.template import parse_template
 from prelabel.providers.base import Provider
@@ -112,7 +118,9 @@ def execute_run(
         raise ConflictError(_unclaimable(run))
     asyncio.run(_execute(job, store, provider, RunLease(run_id, worker), on_progress=on_progress))
     with store.session() as session:
-        ended = get_or_raise(session, Run, run_id)
+        ended = session.get(Run, run_id)
+        if ended is None:  # its project, prompt or version was deleted meanwhile
+            raise NotFoundError(f"Run {run_id} was deleted while it executed")
         if ended.status != "Running":  # not taken over by another worker meanwhile
             evaluate_run(session, ended)
         return ended

@@ -17,14 +17,18 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from fastapi import FastAPI
 from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+from redis.exceptions import RedisError
 from starlette.requests import Request
 
+from prelabel.errors import RedisUnavailableError
 from prelabel.settings import Settings
 
 #: Failed logins one e-mail may have within the window before its logins are refused.
@@ -63,18 +67,20 @@ class LoginThrottle:
 
     def refusal(self, email: str, client: str) -> Refusal | None:
         """A Refusal when the e-mail or the address has used up its failures, else None."""
-        waits = [
-            self._limiter.get_window_stats(limit, *key).reset_time - time.time()
-            for limit, key in self._limits(email, client)
-            if not self._limiter.test(limit, *key)
-        ]
+        with _reachable():
+            waits = [
+                self._limiter.get_window_stats(limit, *key).reset_time - time.time()
+                for limit, key in self._limits(email, client)
+                if not self._limiter.test(limit, *key)
+            ]
         if not waits:
             return None
         return Refusal(minutes=max(1, math.ceil(max(waits) / 60)))
 
     def record_failure(self, email: str, client: str) -> None:
-        for limit, key in self._limits(email, client):
-            self._limiter.hit(limit, *key)
+        with _reachable():
+            for limit, key in self._limits(email, client):
+                self._limiter.hit(limit, *key)
 
     def _limits(self, email: str, client: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
         folded = hashlib.sha256(email.strip().lower().encode()).hexdigest()
@@ -82,6 +88,18 @@ class LoginThrottle:
             (self._email_limit, (self._namespace, "login-email", folded)),
             (self._client_limit, (self._namespace, "login-client", client)),
         ]
+
+
+@contextmanager
+def _reachable() -> Iterator[None]:
+    """Redis out of reach refuses the login (503) rather than letting it through unthrottled:
+    without the counts, nothing would slow down guessing."""
+    try:
+        yield
+    except RedisError as exc:
+        raise RedisUnavailableError(
+            f"Logins are paused: the Redis that counts failed logins cannot be reached ({exc})"
+        ) from None
 
 
 def install_login_throttle(app: FastAPI, settings: Settings) -> None:
