@@ -267,7 +267,7 @@ class _Completion(BaseModel):
 
     choices: list[_Choice] = Field(min_length=1)
     model: str | None = None
-    usage: dict[str, Any] | None = None
+    usage: object = None
 
 
 async def _completion(raw: openai.AsyncAPIResponse[object]) -> _Completion:
@@ -302,7 +302,7 @@ def _response(
         raise ProviderRefusal(f"the model refused to answer: {choice.message.refusal}")
     if choice.finish_reason == "content_filter":
         raise ProviderRefusal("the provider's content filter withheld the answer")
-    usage = completion.usage or {}
+    usage = completion.usage if isinstance(completion.usage, dict) else {}
     return ChatResponse(
         text=choice.message.content,
         parsed=None,
