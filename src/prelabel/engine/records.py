@@ -61,22 +61,14 @@ def record_batch(session: Session, run: Run, outcomes: list[Predicted | Failed])
     writers of other chunks of the same run never lose each other's counts.
 
     A task deleted while its answer was awaited has nowhere to put it: its outcome is
-    dropped, though its tokens and cost still count, since they were spent. A run deleted
-    with its project records nothing.
+    dropped, though its tokens and cost still count, since they were spent. The executor
+    renews its lease in the same transaction first, and on SQLite that write already holds
+    the database's write lock, so no delete can come between reading which tasks remain and
+    writing theirs; PostgreSQL locks those tasks against deletion instead.
     """
     if not outcomes:
         return
     now = utcnow()
-    # Writing the run's row first also takes SQLite's write lock, so that no delete can
-    # come between reading which tasks remain and writing theirs.
-    touched = session.execute(
-        update(Run)
-        .where(Run.id == run.id)
-        .values(updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if not touched.rowcount:
-        return
     remaining = _remaining_tasks(session, [o.task_id for o in outcomes])
     predicted = [o for o in outcomes if isinstance(o, Predicted) and o.task_id in remaining]
     failed = [o for o in outcomes if isinstance(o, Failed) and o.task_id in remaining]
