@@ -73,10 +73,13 @@ class OpenAICompatibleProvider:
     An endpoint that needs no key (a local server) is given a placeholder, because the SDK
     refuses to start without one. The key is never part of a message or of ``repr``.
 
-    The SDK sends through aiohttp (its ``aiohttp`` extra) rather than its default HTTP client,
-    whose connection pool scans every connection on each request and response: at a run's
-    concurrency of 64 that scan alone was a fifth of the client's CPU, and the client's one
-    core is what bounds a run's throughput.
+    The client's one core is what bounds a run's throughput, so requests take the SDK's
+    cheapest path. They go through its aiohttp transport (the ``aiohttp`` extra) rather than
+    its default HTTP client, whose connection pool scans every connection on each request and
+    response: at a concurrency of 64 that scan alone was a fifth of the client's CPU. And they
+    go through its plain ``post`` rather than ``chat.completions.create``, which walks every
+    message and the schema through its type annotations to build a body that is already plain
+    JSON here, then builds a full ``ChatCompletion``; only the fields read here are validated.
     """
 
     def __init__(
@@ -271,14 +274,8 @@ class _Completion(BaseModel):
 
 
 async def _completion(raw: openai.AsyncAPIResponse[object]) -> _Completion:
-    """The response's body read as a chat completion with a choice and a message.
-
-    The request goes through the client's plain ``post`` rather than ``chat.completions.create``:
-    ``create`` walks every message and the schema through its type annotations to build a body
-    that is already plain JSON here, and builds a full ``ChatCompletion``; together those were
-    most of the client's CPU per task, which bounds a run's throughput on one core. A proxy's
-    error page or a half-compatible server's other JSON is a ``ProviderUnavailable``.
-    """
+    """The response's body read as a chat completion with a choice and a message; a proxy's
+    error page or a half-compatible server's other JSON is a ``ProviderUnavailable``."""
     try:
         return _Completion.model_validate(await raw.parse())
     except ValueError:  # a body that is not JSON, or JSON that is not a completion
